@@ -1,0 +1,44 @@
+/**
+ * The one place where this project reaches for standard-library helpers.
+ *
+ * JSR (and so `@std/*`) is out of reach on the machines this project is built
+ * on, so these come from Deno's `node:` built-ins. Every other module imports
+ * them from here, so swapping in `@std/path`, `@std/cli` and friends later is
+ * a change to this file alone.
+ *
+ * @module
+ */
+import * as nodePath from "node:path";
+import { parseArgs as nodeParseArgs } from "node:util";
+
+/** Joins path segments with the platform separator. */
+export const join: (...parts: string[]) => string = nodePath.join;
+/** Directory part of a path. */
+export const dirname: (path: string) => string = nodePath.dirname;
+/** Last segment of a path, optionally without `suffix`. */
+export const basename: (path: string, suffix?: string) => string = nodePath.basename;
+/** Resolves segments to an absolute path. */
+export const resolve: (...parts: string[]) => string = nodePath.resolve;
+/** Whether a path is absolute. */
+export const isAbsolute: (path: string) => boolean = nodePath.isAbsolute;
+/** The platform's path separator. */
+export const SEP: string = nodePath.sep;
+
+/** Options of {@linkcode parseArgs}: the `node:util` shape. */
+export type ParseArgsConfig = Parameters<typeof nodeParseArgs>[0];
+/** Command-line parser (strict, with short aliases and typed values). */
+export const parseArgs = nodeParseArgs;
+
+/** A file URL for a local path. */
+export function toFileUrl(path: string): URL {
+  const u = new URL("file://");
+  u.pathname = resolve(path);
+  return u;
+}
+
+/** The local path of a `file:` URL. */
+export function fromFileUrl(url: string | URL): string {
+  const u = url instanceof URL ? url : new URL(url);
+  if (u.protocol !== "file:") throw new TypeError(`not a file URL: ${u.href}`);
+  return decodeURIComponent(u.pathname);
+}

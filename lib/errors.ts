@@ -1,0 +1,47 @@
+/**
+ * Error types with the exit codes the CLI maps them to.
+ *
+ * @module
+ */
+
+/** Exit code for command-line usage errors (BSD `EX_USAGE`). */
+export const EXIT_USAGE = 64;
+/** Exit code for input that is missing or cannot be read (`EX_NOINPUT`). */
+export const EXIT_NOINPUT = 66;
+/** Exit code for input that exists but is malformed (`EX_DATAERR`). */
+export const EXIT_DATAERR = 65;
+/** Exit code for a failure while running (default). */
+export const EXIT_FAILURE = 1;
+
+/** An error whose message is one line meant for the user, with an exit code. */
+export class SiamizeError extends Error {
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number;
+  /** Creates an error; `message` must be one line. */
+  constructor(message: string, exitCode: number = EXIT_FAILURE, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SiamizeError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bad command line: unknown flag, missing or malformed value. */
+export class UsageError extends SiamizeError {
+  /** Creates a usage error (exit code 64). */
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+    this.name = "UsageError";
+  }
+}
+
+/** A file that is missing, unreadable or malformed; the message names it. */
+export class InputError extends SiamizeError {
+  /** The file at fault. */
+  readonly path: string;
+  /** Creates an error `"<path>: <problem>"`. */
+  constructor(path: string, problem: string, exitCode: number = EXIT_DATAERR, options?: ErrorOptions) {
+    super(`${path}: ${problem}`, exitCode, options);
+    this.name = "InputError";
+    this.path = path;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * File-system helpers: atomic writes and existence checks.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "./_std.ts";
+import { SiamizeError } from "./errors.ts";
+
+let counter = 0;
+
+/** A temporary name beside `path`, in the same folder, so a rename is atomic. */
+export function tempPathFor(path: string): string {
+  const suffix = `${Deno.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`;
+  return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+}
+
+/** Temp files this process is writing now; removed by {@linkcode removeTempFiles}. */
+const liveTemps = new Set<string>();
+
+/** Removes every temp file still being written (for signal handlers). */
+export function removeTempFiles(): void {
+  for (const p of liveTemps) {
+    try {
+      Deno.removeSync(p);
+    } catch { /* already gone */ }
+  }
+  liveTemps.clear();
+}
+
+/**
+ * Writes `data` to `path` atomically: to a temp file in the same folder,
+ * then renamed over `path`. A failure leaves no partial file behind.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
+  const tmp = tempPathFor(path);
+  liveTemps.add(tmp);
+  try {
+    if (data instanceof Uint8Array) await Deno.writeFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    try {
+      await Deno.remove(tmp);
+    } catch { /* never created */ }
+    throw new SiamizeError(`${path}: cannot write (${errorText(e)})`, 73, { cause: e });
+  } finally {
+    liveTemps.delete(tmp);
+  }
+}
+
+/** Whether something exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** The short text of an error, without a stack. */
+export function errorText(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Error) return e.message.split("\n")[0];
+  return String(e);
+}

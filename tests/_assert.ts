@@ -1,0 +1,66 @@
+/**
+ * Test assertions, from `node:assert/strict` for now (JSR's `@std/assert`
+ * is out of reach here); tests import them from this file only.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
+  assert.deepStrictEqual;
+export const assertStrictEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
+  assert.strictEqual;
+export const assert_: (value: unknown, message?: string) => asserts value = assert.ok;
+export { assert_ as assert };
+
+/** Asserts `fn` rejects with an error whose message matches `pattern`. */
+export async function assertRejects(fn: () => Promise<unknown>, pattern: RegExp, message?: string): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    const err = e as Error;
+    assert.match(err.message, pattern, message);
+    return err;
+  }
+  throw new assert.AssertionError({ message: message ?? `expected rejection matching ${pattern}` });
+}
+
+/** Asserts `fn` throws an error whose message matches `pattern`. */
+export function assertThrows(fn: () => unknown, pattern: RegExp, message?: string): Error {
+  try {
+    fn();
+  } catch (e) {
+    const err = e as Error;
+    assert.match(err.message, pattern, message);
+    return err;
+  }
+  throw new assert.AssertionError({ message: message ?? `expected throw matching ${pattern}` });
+}
+
+/** Asserts |a - b| <= tol elementwise (relative when `relative`). */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  { relative = false, message = "" }: { relative?: boolean; message?: string } = {},
+): void {
+  assert.equal(actual.length, expected.length, `${message} length`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    const lim = relative ? tol * Math.max(Math.abs(expected[i]), 1e-30) : tol;
+    if (!(d <= lim) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+      if (d > worst || at < 0) {
+        worst = d;
+        at = i;
+      }
+    }
+  }
+  if (at >= 0) {
+    throw new assert.AssertionError({
+      message: `${message} differs at ${at}: ${actual[at]} vs ${expected[at]} (|d|=${worst}, tol ${tol}${
+        relative ? " rel" : ""
+      })`,
+    });
+  }
+}

@@ -50,6 +50,10 @@ export interface CliOptions {
   lowmem: boolean;
   /** `--no-arena`: disable ORT's CPU memory arena. */
   noArena: boolean;
+  /** `--card`: model card JSON (default: SIAM v0.3). */
+  card?: string;
+  /** `--overwrite`: replace existing outputs. */
+  overwrite: boolean;
   /** `--report`: write a JSON run record here. */
   report?: string;
   /** `-v`. */
@@ -79,6 +83,8 @@ const SPEC = {
   shuffle: { type: "boolean" },
   lowmem: { type: "boolean" },
   "no-arena": { type: "boolean" },
+  overwrite: { type: "boolean" },
+  card: { type: "string" },
   report: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   quiet: { type: "boolean", short: "q" },
@@ -109,6 +115,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --shuffle          byte-shuffle JNIfTI payloads
       --lowmem           patch 192x192x128 and no memory arena
       --no-arena         disable ONNX Runtime's CPU memory arena
+      --card FILE        model card JSON (default: SIAM v0.3, models/siam-v0.3.json)
+      --overwrite        replace an existing output (default: refuse)
       --report FILE      write a JSON record of the run (timings, provider, …)
   -v, --verbose          say what happens, with per-stage times
   -q, --quiet            errors only
@@ -186,7 +194,15 @@ export function parseCli(argv: string[]): CliOptions {
     const unknown = msg.match(/Unknown option '([^']+)'/);
     if (unknown) bad(`unknown option ${unknown[1]}`);
     const missing = msg.match(/Option '([^']+)' argument missing/);
-    if (missing) bad(`option ${missing[1].replace(/, /, "/")} needs a value`);
+    if (missing) bad(`option ${missing[1].replace(/ <value>$/, "").replace(/, /, "/")} needs a value`);
+    const ambiguous = msg.match(/Option '([^']+)' argument is ambiguous/);
+    if (ambiguous) {
+      const flag = ambiguous[1];
+      const long = flag.startsWith("--")
+        ? flag
+        : `--${Object.entries(SPEC).find(([, v]) => "short" in v && `-${v.short}` === flag)?.[0] ?? flag.slice(1)}`;
+      bad(`option ${flag} is followed by a value starting with "-"; write it as ${long}=VALUE`);
+    }
     bad(msg.replace(/\. To specify.*$/, ""));
   }
   if (positionals.length) bad(`unexpected argument "${positionals[0]}"`);
@@ -226,6 +242,8 @@ export function parseCli(argv: string[]): CliOptions {
     shuffle: b("shuffle"),
     lowmem: b("lowmem"),
     noArena: b("no-arena"),
+    overwrite: b("overwrite"),
+    card: s("card"),
     report: s("report"),
     verbose: b("verbose"),
     quiet: b("quiet"),

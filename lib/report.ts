@@ -1,0 +1,74 @@
+/**
+ * Machine-readable run records (`--report run.json`) and peak memory.
+ *
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+import * as ort from "onnxruntime-node";
+import type { SegmentResult } from "./segment.ts";
+
+/** This package's version (from deno.json). */
+export const VERSION: string = denoJson.version;
+
+/** Peak resident set size in bytes (Linux VmHWM), else the current RSS. */
+export function peakRss(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const m = status.match(/^VmHWM:\s+(\d+)\s+kB/m);
+    if (m) return Number(m[1]) * 1024;
+  } catch { /* not Linux, or no permission */ }
+  return Deno.memoryUsage().rss;
+}
+
+/** The JSON record written by `--report`. */
+export interface RunReport {
+  tool: { name: string; version: string; deno: string; onnxruntime: string };
+  input: string;
+  outputs: string[];
+  models: string[];
+  provider: string;
+  threads: number;
+  patch: number[];
+  tiles: number;
+  geometry: SegmentResult["geometry"];
+  /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), postprocess, write, total. */
+  seconds: Record<string, number>;
+  peakRssBytes: number;
+}
+
+/** Builds the record of one run. */
+export function buildReport(
+  input: string,
+  outputs: string[],
+  r: SegmentResult,
+  writeSeconds: number,
+  wallSeconds: number,
+): RunReport {
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    tool: {
+      name: "siamize",
+      version: VERSION,
+      deno: Deno.version.deno,
+      onnxruntime: ort.env.versions?.common ?? "unknown",
+    },
+    input,
+    outputs,
+    models: r.models,
+    provider: r.provider,
+    threads: r.threads,
+    patch: r.patch,
+    tiles: r.tiles,
+    geometry: r.geometry,
+    seconds: {
+      read: round(r.timings.read),
+      load: round(r.timings.load),
+      preprocess: round(r.timings.preprocess),
+      inference: round(r.timings.inference),
+      postprocess: round(r.timings.postprocess),
+      write: round(writeSeconds),
+      total: round(wallSeconds),
+    },
+    peakRssBytes: peakRss(),
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The whole run: read, preprocess, run every fold through ONNX Runtime into
+ * one accumulator, postprocess. {@linkcode Segmenter} keeps its sessions
+ * between inputs (batch mode, notebooks); {@linkcode segment} is the
+ * one-shot form.
+ *
+ * @module
+ */
+import { parsePatch } from "./args.ts";
+import type { Compute } from "./args.ts";
+import { SiamizeError, UsageError } from "./errors.ts";
+import { toFloat32Model } from "./fp16.ts";
+import { checkPatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
+import { readNifti, type Volume } from "./nifti.ts";
+import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "./ort.ts";
+import { type Fold, type PipelineConfig, postprocess, predictLogits, type Prepared, preprocess } from "./pipeline.ts";
+import type { Shape3 } from "./resample.ts";
+import { cacheDir, missingModelError, type ResolvedModel, resolveModels } from "./weights.ts";
+
+/** Options of a segmentation, named like siamize's long flags. */
+export interface SegmentOptions {
+  /**
+   * Models as `-M`: fold digits (`0`-`4`), `"all"`, file names in the cache,
+   * or paths to `.onnx` files; an array or one comma-separated string.
+   * @default "0"
+   */
+  models?: string | string[];
+  /** The model card. @default SIAM v0.3 */
+  card?: ModelCard;
+  /** Execution provider. @default "auto" */
+  compute?: Compute;
+  /** GPU device id. @default 0 */
+  gpu?: number;
+  /** CPU threads. @default min(cores, 16) */
+  threads?: number;
+  /** Patch (z, y, x) or `"ZxYxX"`. @default the card's (256x256x192 for SIAM) */
+  patch?: [number, number, number] | string;
+  /** Isotropic working spacing in mm. @default the card's (0.75) */
+  spacing?: number;
+  /** Keep the working-spacing canonical grid instead of the input's grid. @default false */
+  upsample?: boolean;
+  /** Use the card's low-memory patch (192x192x128 for SIAM) and no arena. @default false */
+  lowmem?: boolean;
+  /** Disable ONNX Runtime's CPU memory arena. @default true on CPU (see README) */
+  noArena?: boolean;
+  /** Weights cache folder. @default $SIAMIZE_CACHE_DIR or ~/.cache/siamize/models */
+  cacheDir?: string;
+  /** One-line messages (provider fallback, what happens). */
+  log?: (message: string) => void;
+  /** Progress after every tile. */
+  onProgress?: (p: Progress) => void;
+  /** Cancels between tiles. */
+  signal?: AbortSignal;
+  /** Backend creating the sessions (tests inject one). @default ONNX Runtime */
+  backend?: Backend;
+}
+
+/** Progress report. */
+export interface Progress {
+  /** Fold index and count. */
+  fold: number;
+  folds: number;
+  /** Tile index (1-based) and count per fold. */
+  tile: number;
+  tiles: number;
+}
+
+/** Seconds per stage. */
+export interface Timings {
+  read: number;
+  /** Model loading (and fp16 rewrite) — zero when sessions were reused. */
+  load: number;
+  preprocess: number;
+  /** Sum of network runs. */
+  inference: number;
+  postprocess: number;
+  total: number;
+}
+
+/** What a segmentation returns. */
+export interface SegmentResult {
+  /** Labels (uint8) on the input grid, or the working grid with `upsample`. */
+  labels: Volume;
+  /** The label table (index, name, abbreviation, colour, BIDS label). */
+  labelTable: ClassInfo[];
+  /** Provider that ran the networks. */
+  provider: string;
+  threads: number;
+  /** Patch used (z, y, x). */
+  patch: Shape3;
+  /** Tiles per fold, and the models run. */
+  tiles: number;
+  models: string[];
+  /** Canonical crop box, cropped and resampled shapes (z, y, x). */
+  geometry: { box: number[][]; cropped: Shape3; resampled: Shape3; spacing: Shape3; nonFinite: number };
+  timings: Timings;
+}
+
+const now = () => performance.now() / 1000;
+
+/**
+ * A configured segmenter: sessions are created on first use and kept for
+ * later inputs until {@linkcode Segmenter.close}.
+ */
+export class Segmenter {
+  readonly options: SegmentOptions;
+  readonly card: ModelCard;
+  readonly patch: Shape3;
+  readonly models: ResolvedModel[];
+  readonly threads: number;
+  #sessions: NetworkSession[] = [];
+  #backend: Backend;
+
+  /** Validates options (patch, models) without loading anything. */
+  constructor(options: SegmentOptions = {}) {
+    this.options = options;
+    this.card = options.card ?? SIAM_V03;
+    const patch = options.patch === undefined
+      ? (options.lowmem ? this.card.lowmemPatch : this.card.patch)
+      : typeof options.patch === "string"
+      ? parsePatch(options.patch)
+      : options.patch;
+    const bad = checkPatch(this.card, patch);
+    if (bad) throw new UsageError(bad);
+    this.patch = [...patch] as Shape3;
+    const specs = options.models === undefined
+      ? ["0"]
+      : typeof options.models === "string"
+      ? [options.models]
+      : options.models;
+    this.models = resolveModels(specs, this.card, options.cacheDir ?? cacheDir());
+    this.threads = options.threads ?? defaultThreads();
+    this.#backend = options.backend ?? ortBackend;
+  }
+
+  /** Numerical configuration of the pipeline. */
+  get config(): PipelineConfig {
+    const s = this.options.spacing;
+    return {
+      spacing: s ? [s, s, s] : [...this.card.spacing] as Shape3,
+      patch: this.patch,
+      step: this.card.tileStep,
+      sigmaScale: this.card.blending.sigmaScale,
+      valueScale: this.card.blending.valueScale,
+      upsample: this.options.upsample ?? false,
+    };
+  }
+
+  /**
+   * Makes sure every model file is there before any work starts; throws the
+   * one-line "not in the cache" error otherwise.
+   */
+  async ensureModels(): Promise<void> {
+    for (const m of this.models) {
+      try {
+        const st = await Deno.stat(m.path);
+        if (!st.isFile) throw new SiamizeError(`${m.path}: not a file`, 66);
+      } catch (e) {
+        if (e instanceof SiamizeError) throw e;
+        throw missingModelError(m);
+      }
+    }
+  }
+
+  async #session(k: number): Promise<NetworkSession> {
+    if (this.#sessions[k]) return this.#sessions[k];
+    const m = this.models[k];
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(m.path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw missingModelError(m);
+      throw new SiamizeError(`${m.path}: cannot read model (${(e as Error).message})`, 66);
+    }
+    const log = this.options.log ?? (() => {});
+    const s = await this.#backend.create({
+      model: bytes,
+      label: m.path,
+      forCpu: () => {
+        const t = now();
+        let r;
+        try {
+          r = toFloat32Model(bytes);
+        } catch (e) {
+          throw new SiamizeError(`${m.path}: not a valid ONNX model (${(e as Error).message.split("\n")[0]})`, 65);
+        }
+        if (r.rewritten) {
+          log(
+            `${m.name}: fp16 graph rewritten to fp32 for the CPU (${r.tensors} tensors, ${r.casts} casts dropped, ${
+              (now() - t).toFixed(1)
+            } s)`,
+          );
+        }
+        return r.bytes;
+      },
+    }, {
+      compute: this.options.compute,
+      gpu: this.options.gpu,
+      threads: this.threads,
+      noArena: this.options.noArena ?? true,
+      log,
+    });
+    const input = this.card.input.name, output = this.card.output.name;
+    if (s.inputName !== input || s.outputName !== output) {
+      log(
+        `${m.name}: model I/O is ${s.inputName} -> ${s.outputName} (card says ${input} -> ${output}); using the model's names`,
+      );
+    }
+    if (s.classes !== this.card.classes.length) {
+      await s.release();
+      throw new SiamizeError(
+        `${m.path}: model has ${s.classes} output classes, the ${this.card.name} card has ${this.card.classes.length}`,
+        65,
+      );
+    }
+    this.#sessions[k] = s;
+    return s;
+  }
+
+  /** Segments a file path or an in-memory volume. */
+  async segment(input: string | Volume): Promise<SegmentResult> {
+    const t0 = now();
+    await this.ensureModels();
+    const volume = typeof input === "string" ? await readNifti(input) : input;
+    const tRead = now();
+    const cfg = this.config;
+    const prep: Prepared = preprocess(volume, cfg);
+    const tPre = now();
+    let load = 0;
+    let provider = "";
+    const folds = this.models.length;
+    const open = (k: number) => this.#session(k);
+    const names = this.models.map((m) => m.name);
+    async function* foldIterator(): AsyncGenerator<Fold> {
+      for (let k = 0; k < folds; k++) {
+        const t = now();
+        const s = await open(k);
+        load += now() - t;
+        provider = s.provider;
+        yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
+      }
+    }
+    const out = await predictLogits(prep, foldIterator(), cfg, {
+      signal: this.options.signal,
+      folds,
+      onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
+    });
+    const tInf = now();
+    const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads);
+    const tPost = now();
+    return {
+      labels: seg.labels,
+      labelTable: this.card.classes,
+      provider,
+      threads: this.threads,
+      patch: this.patch,
+      tiles: out.tiles,
+      models: this.models.map((m) => m.path),
+      geometry: {
+        box: prep.box.map((b) => [...b]),
+        cropped: prep.croppedShape,
+        resampled: prep.resampledShape,
+        spacing: prep.spacing,
+        nonFinite: prep.stats.nonFinite,
+      },
+      timings: {
+        read: tRead - t0,
+        load,
+        preprocess: tPre - tRead,
+        inference: out.inferenceSeconds,
+        postprocess: tPost - tInf,
+        total: tPost - t0,
+      },
+    };
+  }
+
+  /** Releases every session. */
+  async close(): Promise<void> {
+    const s = this.#sessions;
+    this.#sessions = [];
+    await Promise.all(s.filter(Boolean).map((x) => x.release()));
+  }
+}
+
+/** Segments one scan with fresh sessions, released afterwards. */
+export async function segment(input: string | Volume, options: SegmentOptions = {}): Promise<SegmentResult> {
+  const s = new Segmenter(options);
+  try {
+    return await s.segment(input);
+  } finally {
+    await s.close();
+  }
+}

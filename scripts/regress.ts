@@ -1,0 +1,85 @@
+/**
+ * `deno task regress [--input SCAN --reference LABELS] [-M models] [--card CARD] [-P ZxYxX]`
+ *
+ * Runs a segmentation end to end and prints voxel agreement and per-class
+ * Dice against reference labels; exits 1 below the threshold (99.9%).
+ * Without arguments: the golden phantom with ../shared/golden/analytic.onnx.
+ * With the real weights, `--input T1 --reference siam_labels.nii.gz -M all`
+ * checks a release against SIAM's own output.
+ *
+ * @module
+ */
+import { fromFileUrl, join, parseArgs } from "../lib/_std.ts";
+import { loadCard } from "../lib/model_card.ts";
+import { readNifti } from "../lib/nifti.ts";
+import { segment } from "../lib/segment.ts";
+
+/** Agreement and Dice of two label arrays. */
+export function compareLabels(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  classes: number,
+): { agreement: number; dice: number[] } {
+  if (a.length !== b.length) throw new Error(`label images differ in size: ${a.length} vs ${b.length}`);
+  const inA = new Float64Array(classes), inB = new Float64Array(classes), both = new Float64Array(classes);
+  let agree = 0;
+  for (let i = 0; i < a.length; i++) {
+    inA[a[i]]++;
+    inB[b[i]]++;
+    if (a[i] === b[i]) {
+      agree++;
+      both[a[i]]++;
+    }
+  }
+  const dice = Array.from({ length: classes }, (_, c) => (inA[c] + inB[c] ? (2 * both[c]) / (inA[c] + inB[c]) : NaN));
+  return { agreement: agree / a.length, dice };
+}
+
+if (import.meta.main) {
+  const root = fromFileUrl(new URL("..", import.meta.url));
+  const golden = join(root, "..", "shared", "golden");
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      input: { type: "string" },
+      reference: { type: "string" },
+      model: { type: "string", short: "M" },
+      card: { type: "string" },
+      patch: { type: "string", short: "P" },
+      compute: { type: "string", short: "c", default: "cpu" },
+      threshold: { type: "string", default: "0.999" },
+    },
+  });
+  const phantom = !values.input;
+  const input = values.input ?? join(golden, "phantom.nii.gz");
+  const reference = values.reference ?? join(golden, "phantom_labels_p64x64x48.nii.gz");
+  const card = await loadCard(
+    values.card ??
+      (phantom ? join(root, "models", "testing", "analytic.json") : join(root, "models", "siam-v0.3.json")),
+  );
+  const models = values.model ?? (phantom ? join(golden, "analytic.onnx") : "0");
+  const patch = values.patch ?? (phantom ? "64x64x48" : undefined);
+  try {
+    const r = await segment(input, { card, models, patch, compute: values.compute as "cpu" });
+    const ref = await readNifti(reference);
+    const { agreement, dice } = compareLabels(r.labels.data, ref.data, card.classes.length);
+    console.log(
+      `input ${input}\nreference ${reference}\nmodels ${r.models.join(", ")} (${r.provider}, patch ${
+        r.patch.join("x")
+      })`,
+    );
+    console.log(`voxel agreement ${(agreement * 100).toFixed(4)}%`);
+    console.log("class\tname\tDice");
+    dice.forEach((d, c) => {
+      if (!Number.isNaN(d)) console.log(`${c}\t${card.classes[c].name}\t${d.toFixed(5)}`);
+    });
+    const threshold = Number(values.threshold);
+    if (agreement < threshold) {
+      console.error(`regress: agreement ${(agreement * 100).toFixed(4)}% is below ${(threshold * 100).toFixed(2)}%`);
+      Deno.exit(1);
+    }
+  } catch (e) {
+    console.error(`regress: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

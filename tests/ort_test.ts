@@ -1,0 +1,85 @@
+import { join } from "../lib/_std.ts";
+import { SiamizeError } from "../lib/errors.ts";
+import { checkPatch, SIAM_V03 } from "../lib/model_card.ts";
+import { autoOrder, ortBackend, providerObstacle } from "../lib/ort.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { GOLDEN, tempDir } from "./_fixtures.ts";
+import { tinyModel } from "./_models.ts";
+
+const ANALYTIC = join(GOLDEN, "analytic.onnx");
+
+Deno.test("input/output names and class count come from the model", async () => {
+  const s = await ortBackend.create({ model: ANALYTIC, label: "analytic" }, { compute: "cpu", threads: 1 });
+  try {
+    assertEquals([s.inputName, s.outputName, s.classes, s.provider], ["x", "logits", 18, "cpu"]);
+    const out = await s.run(new Float32Array(8 * 8 * 16).fill(1), [8, 8, 16]);
+    assertEquals(out.length, 18 * 8 * 8 * 16);
+  } finally {
+    await s.release();
+  }
+});
+
+Deno.test("auto falls back to CPU with one line naming what was missing", async () => {
+  const lines: string[] = [];
+  const s = await ortBackend.create({ model: ANALYTIC, label: "analytic" }, {
+    compute: "auto",
+    log: (l) => lines.push(l),
+  });
+  await s.release();
+  const obstacles = autoOrder().map((p) => providerObstacle(p));
+  if (s.provider === "cpu") {
+    assertEquals(lines.length, 1);
+    assert(lines[0].startsWith("using CPU ("), lines[0]);
+    for (const [k, p] of autoOrder().entries()) {
+      if (obstacles[k]) assert(lines[0].includes(`${p}: ${obstacles[k]}`), lines[0]);
+    }
+  } else {
+    assert(autoOrder().includes(s.provider as never));
+  }
+});
+
+Deno.test("an explicit provider that cannot start is an error", async () => {
+  for (const p of ["cuda", "tensorrt", "coreml", "webgpu"] as const) {
+    const obstacle = providerObstacle(p);
+    if (!obstacle) continue; // this machine has it
+    const e = await assertRejects(
+      () => ortBackend.create({ model: ANALYTIC, label: "analytic" }, { compute: p }),
+      new RegExp(`^-c ${p}: cannot start: `),
+    );
+    assert(e instanceof SiamizeError);
+  }
+});
+
+Deno.test("the CPU variant is used only on CPU", async () => {
+  let asked = 0;
+  const tiny = await Deno.readFile(await tinyModel(true));
+  const s = await ortBackend.create({
+    model: new Uint8Array([1, 2, 3]), // would not load
+    label: "tiny",
+    forCpu: () => {
+      asked++;
+      return tiny;
+    },
+  }, { compute: "cpu" });
+  await s.release();
+  assertEquals(asked, 1);
+});
+
+Deno.test("a file that is not ONNX is a one-line error naming it", async () => {
+  await using dir = await tempDir();
+  const p = join(dir.path, "junk.onnx");
+  await Deno.writeFile(p, new TextEncoder().encode("<html>502 Bad Gateway</html>"));
+  await assertRejects(
+    () => ortBackend.create({ model: p, label: p }, { compute: "cpu" }),
+    /junk\.onnx: cannot load model/,
+  );
+});
+
+Deno.test("patch sizes the card cannot take name the nearest valid ones", () => {
+  assertEquals(checkPatch(SIAM_V03, [256, 256, 192]), undefined);
+  assertEquals(checkPatch(SIAM_V03, [192, 192, 128]), undefined);
+  assertEquals(
+    checkPatch(SIAM_V03, [250, 256, 200]),
+    "patch 250x256x200 is not valid for SIAM 0.3: Z must be a multiple of 64, X must be a multiple of 32; nearest valid: 256x256x192",
+  );
+});

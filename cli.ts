@@ -9,9 +9,10 @@
  */
 import { dirname, resolve } from "./lib/_std.ts";
 import { type CliOptions, HELP, parseCli } from "./lib/args.ts";
+import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, removeTempFiles, writeFileAtomic } from "./lib/fsutil.ts";
-import { outputKind, writeOutputs } from "./lib/outputs.ts";
+import { plannedOutputs, writeOutputs } from "./lib/outputs.ts";
 import { buildReport, peakRss, VERSION } from "./lib/report.ts";
 import { loadCard } from "./lib/model_card.ts";
 import { Segmenter } from "./lib/segment.ts";
@@ -35,7 +36,7 @@ function fmtSeconds(s: number): string {
 
 async function checkOutput(opts: CliOptions): Promise<void> {
   const out = resolve(opts.output!);
-  outputKind(out, opts.format); // throws on an unknown extension
+  const planned = plannedOutputs(out, { tpm: opts.tpm, sidecar: !opts.noSidecar, format: opts.format, qc: opts.qc });
   if (resolve(opts.input!) === out) throw new UsageError(`output ${opts.output} is the input`);
   const dir = dirname(out);
   let st: Deno.FileInfo;
@@ -45,8 +46,16 @@ async function checkOutput(opts: CliOptions): Promise<void> {
     throw new SiamizeError(`${opts.output}: output folder ${dir} does not exist`, 73);
   }
   if (!st.isDirectory) throw new SiamizeError(`${opts.output}: ${dir} is not a folder`, 73);
-  if (!opts.overwrite && await exists(out)) {
-    throw new SiamizeError(`${opts.output}: already exists (use --overwrite to replace it)`, 73);
+  if (!opts.overwrite) {
+    for (const p of planned) {
+      if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
+    }
+  }
+  if (opts.qc && !opts.qc.toLowerCase().endsWith(".png")) {
+    throw new UsageError(`--qc ${opts.qc}: the picture must be a .png file`);
+  }
+  if (opts.vol && !/\.(csv|tsv|json)$/i.test(opts.vol)) {
+    throw new UsageError(`--vol ${opts.vol}: use a .csv, .tsv or .json file`);
   }
   try {
     await Deno.stat(opts.input!);
@@ -91,9 +100,15 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
       patch: opts.patch,
       spacing: opts.spacing,
       upsample: opts.upsample,
+      classes: opts.classes,
+      tpm: opts.tpm,
+      tpmT: opts.tpmT,
       lowmem: opts.lowmem,
       noArena: opts.lowmem || opts.noArena ? true : undefined,
       log: info,
+      onDownload: opts.quiet
+        ? undefined
+        : progressPrinter((t) => Deno.stderr.writeSync(new TextEncoder().encode(t)), io.isTty),
       signal,
       onProgress: (p) => {
         if (opts.quiet) return;
@@ -115,7 +130,15 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
     if (g.nonFinite) verbose(`${g.nonFinite} non-finite voxels (NaN/Inf) treated as 0`);
     verbose(`provider ${r.provider}, ${r.tiles} tiles x ${r.models.length} fold(s)`);
     const tw = performance.now();
-    const written = await writeOutputs(opts.output!, r, { format: opts.format });
+    const written = await writeOutputs(opts.output!, r, {
+      format: opts.format,
+      shuffle: opts.shuffle,
+      sidecar: !opts.noSidecar,
+      vol: opts.vol,
+      qc: opts.qc,
+      inputName: opts.input,
+      card: segmenter.card,
+    });
     const writeSeconds = (performance.now() - tw) / 1000;
     const wall = (performance.now() - wall0) / 1000;
     const t = r.timings;

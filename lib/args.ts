@@ -50,6 +50,12 @@ export interface CliOptions {
   lowmem: boolean;
   /** `--no-arena`: disable ORT's CPU memory arena. */
   noArena: boolean;
+  /** `--no-sidecar`: no `<stem>.labels.tsv` beside NIfTI outputs. */
+  noSidecar: boolean;
+  /** `--vol`: append tissue volumes to this table. */
+  vol?: string;
+  /** `--qc`: write a QC montage PNG. */
+  qc?: string;
   /** `--card`: model card JSON (default: SIAM v0.3). */
   card?: string;
   /** `--overwrite`: replace existing outputs. */
@@ -85,6 +91,9 @@ const SPEC = {
   "no-arena": { type: "boolean" },
   overwrite: { type: "boolean" },
   card: { type: "string" },
+  "no-sidecar": { type: "boolean" },
+  vol: { type: "string" },
+  qc: { type: "string" },
   report: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   quiet: { type: "boolean", short: "q" },
@@ -97,8 +106,8 @@ export const HELP = `siamize — segment a head MRI into 18 tissues with SIAM v0
 
 Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
 
-  -i, --input FILE       input scan (.nii, .nii.gz)
-  -o, --output FILE      output label image (.nii, .nii.gz)
+  -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
+  -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
   -M, --model LIST       models, comma-separated: fold digits 0-4, "all",
                          file names in the cache, or paths to .onnx (default 0)
   -c, --compute NAME     auto|cpu|cuda|tensorrt|coreml|webgpu (default auto)
@@ -108,13 +117,16 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
                          256x256x192 for SIAM v0.3)
   -u, --spacing MM       isotropic working spacing (default 0.75)
   -C, --classes 18|spm   18 SIAM labels, or the 6 SPM12 tissue classes
-      --tpm [0|1]        also write probability maps (<output>_tpm.nii.gz)
+      --tpm [0|1]        also write probability maps (<stem>_tpm.<ext>, X*Y*Z*classes)
       --tpm-t T          softmax temperature for --tpm (default 1)
       --upsample         keep the 0.75 mm canonical grid instead of the input's
   -F, --format FMT       nii|jnii|bnii (default: from the output's extension)
       --shuffle          byte-shuffle JNIfTI payloads
       --lowmem           patch 192x192x128 and no memory arena
       --no-arena         disable ONNX Runtime's CPU memory arena
+      --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
+      --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
+      --qc FILE.png      write a QC montage (9 slices, label overlay, legend)
       --card FILE        model card JSON (default: SIAM v0.3, models/siam-v0.3.json)
       --overwrite        replace an existing output (default: refuse)
       --report FILE      write a JSON record of the run (timings, provider, …)
@@ -244,6 +256,9 @@ export function parseCli(argv: string[]): CliOptions {
     noArena: b("no-arena"),
     overwrite: b("overwrite"),
     card: s("card"),
+    noSidecar: b("no-sidecar"),
+    vol: s("vol"),
+    qc: s("qc"),
     report: s("report"),
     verbose: b("verbose"),
     quiet: b("quiet"),

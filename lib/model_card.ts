@@ -42,7 +42,7 @@ export interface ModelCard {
   /** Indices of intracranial classes (for total intracranial volume). */
   intracranial: number[];
   /** SPM12 6-class merge: classes and the map from each model class. */
-  spm?: { classes: ClassInfo[]; map: number[] };
+  spm?: { classes: ClassInfo[]; map: number[]; intracranial: number[] };
   weights: {
     files: string[];
     /** URL prefixes by provider ("default", "coreml"); the file name is appended. */

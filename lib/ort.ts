@@ -179,15 +179,10 @@ class OrtSession implements NetworkSession {
     const x = new ort.Tensor("float32", tile, [1, 1, ...patch]);
     const out = await this.#session.run({ [this.inputName]: x });
     const y = out[this.outputName];
-    try {
-      if (y.type !== "float32") throw new SiamizeError(`model output is ${y.type}, expected float32`);
-      const data = y.data as Float32Array;
-      // Own the data: the tensor may be backed by a buffer ORT reuses.
-      return data.slice();
-    } finally {
-      for (const t of Object.values(out)) t.dispose?.();
-      x.dispose?.();
-    }
+    if (y.type !== "float32") throw new SiamizeError(`model output is ${y.type}, expected float32`);
+    // onnxruntime-node copies outputs into fresh JS memory: use it as is (a
+    // copy of an 18-channel full-size tile is ~0.9 GB).
+    return y.data as Float32Array;
   }
 
   release(): Promise<void> {

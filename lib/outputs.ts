@@ -1,44 +1,119 @@
 /**
- * Writing what a run produced: the label image (NIfTI now; JNIfTI, TPMs
- * and sidecars come with the outputs work), each file atomically.
+ * Writing what a run produced: the label image (NIfTI or JNIfTI), the
+ * probability maps, the label table sidecar, the volumes table and the QC
+ * picture — each file atomically.
  *
  * @module
  */
+import { basename } from "./_std.ts";
 import type { Format } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { writeNifti } from "./nifti.ts";
+import { writeFileAtomic } from "./fsutil.ts";
+import { formatOf, writeVolume } from "./io.ts";
+import type { ModelCard } from "./model_card.ts";
+import { qcPicture } from "./qc.ts";
 import type { SegmentResult } from "./segment.ts";
+import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
 
 /** The format an output path asks for (`-F` wins over the extension). */
 export function outputKind(path: string, format?: Format): Format {
-  const lower = path.toLowerCase();
-  const byExt: Format | undefined = lower.endsWith(".nii") || lower.endsWith(".nii.gz")
-    ? "nii"
-    : lower.endsWith(".jnii")
-    ? "jnii"
-    : lower.endsWith(".bnii")
-    ? "bnii"
-    : undefined;
-  const kind = format ?? byExt;
+  const kind = format ?? formatOf(path);
   if (!kind) throw new UsageError(`output ${path}: unknown extension (use .nii, .nii.gz, .jnii or .bnii, or -F)`);
-  if (kind !== "nii") throw new UsageError(`output format ${kind} is not available yet; write .nii or .nii.gz`);
   return kind;
+}
+
+/** Splits `a/b.nii.gz` into `a/b` and `.nii.gz`. */
+function splitExt(path: string): [string, string] {
+  const m = path.match(/^(.*?)(\.nii\.gz|\.nii|\.jnii|\.bnii|\.[^./\\]*)?$/i)!;
+  return [m[1], m[2] ?? ""];
+}
+
+/** The probability-map path beside an output: `labels.nii.gz` → `labels_tpm.nii.gz`. */
+export function tpmPath(output: string): string {
+  const [stem, ext] = splitExt(output);
+  return `${stem}_tpm${ext}`;
+}
+
+/** The label-table sidecar beside a NIfTI output: `labels.nii.gz` → `labels.labels.tsv`. */
+export function sidecarPath(output: string): string {
+  return `${splitExt(output)[0]}.labels.tsv`;
 }
 
 /** Options for {@linkcode writeOutputs}. */
 export interface OutputOptions {
+  /** Output format (default: by extension). */
   format?: Format;
+  /** Byte-shuffle JNIfTI probability payloads. */
+  shuffle?: boolean;
+  /** Write `<stem>.labels.tsv` beside NIfTI outputs. @default true */
+  sidecar?: boolean;
+  /** Append per-class volumes to this table (.csv, .tsv, .json). */
+  vol?: string;
+  /** Write a QC montage PNG here. */
+  qc?: string;
+  /** Name of the input for tables and pictures. */
+  inputName?: string;
+  /** The model card (intracranial classes). */
+  card: ModelCard;
 }
 
-/** Writes the labels (uint8, NIfTI intent "label"); returns the paths written. */
-export async function writeOutputs(path: string, r: SegmentResult, options: OutputOptions = {}): Promise<string[]> {
-  outputKind(path, options.format);
-  await writeNifti(path, r.labels, {
+/** Files an output request would create, for checks before a run. */
+export function plannedOutputs(
+  path: string,
+  o: { tpm?: boolean; sidecar?: boolean; format?: Format; qc?: string },
+): string[] {
+  const kind = outputKind(path, o.format);
+  const out = [path];
+  if (o.tpm) out.push(tpmPath(path));
+  if (kind === "nii" && o.sidecar !== false) out.push(sidecarPath(path));
+  if (o.qc) out.push(o.qc);
+  return out;
+}
+
+/** Writes every requested output; returns the paths written. */
+export async function writeOutputs(path: string, r: SegmentResult, o: OutputOptions): Promise<string[]> {
+  const kind = outputKind(path, o.format);
+  const written: string[] = [];
+  const spm = r.labelTable.length !== o.card.classes.length;
+  await writeVolume(path, r.labels, {
+    format: kind,
     datatype: "uint8",
     intentCode: 1002,
-    intentName: "siam labels",
+    intentName: spm ? "spm classes" : "siam labels",
     cal: [0, r.labelTable.length - 1],
-    descrip: "siamize labels",
+    descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
+    labels: r.labelTable,
   });
-  return [path];
+  written.push(path);
+  if (r.probabilities) {
+    const p = tpmPath(path);
+    await writeVolume(p, r.probabilities, {
+      format: kind,
+      datatype: "float32",
+      intentName: "probabilities",
+      cal: [0, 1],
+      descrip: "siamize probabilities",
+      labels: r.labelTable,
+      shuffle: o.shuffle,
+    });
+    written.push(p);
+  }
+  if (kind === "nii" && o.sidecar !== false) {
+    const s = sidecarPath(path);
+    await writeFileAtomic(s, new TextEncoder().encode(labelTableTsv(r.labelTable)));
+    written.push(s);
+  }
+  if (o.vol) {
+    const intracranial = spm ? o.card.spm?.intracranial ?? [] : o.card.intracranial;
+    await appendVolumes(o.vol, [tissueVolumes(r.labels, r.labelTable, intracranial, o.inputName ?? "")]);
+    written.push(o.vol);
+  }
+  if (o.qc) {
+    await writeFileAtomic(
+      o.qc,
+      await qcPicture(r.input, r.labels, r.labelTable, { title: o.inputName ? basename(o.inputName) : undefined }),
+    );
+    written.push(o.qc);
+  }
+  return written;
 }

@@ -13,6 +13,7 @@ import { makeVolume, type Volume } from "./nifti.ts";
 import { zscoreInPlace, type ZScoreStats } from "./normalize.ts";
 import { fromCanonical, type Orientation, toCanonical } from "./orient.ts";
 import { logitsToLabelsParallel } from "./postprocess.ts";
+import { argmaxProbabilities, mergeClasses, pasteChannels, resizeChannels, softmaxInPlace } from "./probabilities.ts";
 import { newShape, resize, type Shape3 } from "./resample.ts";
 import {
   gaussianMap,
@@ -118,6 +119,8 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Number of folds, for progress messages only. */
   folds?: number;
+  /** Overlap accumulation with the next tile's network call (see slidingWindow). */
+  overlap?: boolean;
 }
 
 /** Result of {@linkcode predictLogits}. */
@@ -158,6 +161,7 @@ export async function predictLogits(
     inferenceSeconds += await slidingWindow(padded.data, padded.shape, cfg.patch, fold.predict, acc, {
       step: cfg.step,
       signal: options.signal,
+      overlap: options.overlap,
       onTile: (p) => {
         tiles = p.tiles;
         options.onTile?.({ ...p, fold: f, folds: options.folds, name: fold.name });
@@ -170,10 +174,22 @@ export async function predictLogits(
   return { logits, classes: acc.classes, tiles, inferenceSeconds };
 }
 
+/** What {@linkcode postprocess} should produce besides labels. */
+export interface OutputRequest {
+  /** Also return probability maps (softmax of the fold-averaged logits). */
+  probabilities?: boolean;
+  /** Softmax temperature. @default 1 */
+  temperature?: number;
+  /** Merge classes (e.g. SPM12's 6): `map[c]` is the merged class of class `c`; labels become argmax of merged probabilities. */
+  merge?: { map: number[]; classes: number };
+}
+
 /** Result of {@linkcode postprocess}. */
 export interface Segmentation {
   /** Labels on the input grid (or the target-spacing canonical grid with `upsample`). */
   labels: Volume;
+  /** Probabilities (X, Y, Z, classes), float32, on the same grid — when asked for. */
+  probabilities?: Volume;
 }
 
 /**
@@ -203,7 +219,9 @@ export async function postprocess(
   classes: number,
   cfg: PipelineConfig,
   threads = 1,
+  request: OutputRequest = {},
 ): Promise<Segmentation> {
+  if (request.probabilities || request.merge) return withProbabilities(prep, logits, classes, cfg, request);
   if (cfg.upsample) {
     const labels = await logitsToLabelsParallel(logits, classes, prep.resampledShape, prep.resampledShape, threads);
     const [rz, ry, rx] = prep.resampledShape;
@@ -215,4 +233,61 @@ export async function postprocess(
   const dims = prep.source.dims.slice(0, 3);
   const data = fromCanonical(full, prep.ornt, dims);
   return { labels: makeVolume(data, dims, prep.source.affine, prep.source.header) };
+}
+
+/** Stage 7 through probabilities: resize all channels, softmax, merge, argmax, paste. */
+function withProbabilities(
+  prep: Prepared,
+  logits: Float32Array,
+  classes: number,
+  cfg: PipelineConfig,
+  req: OutputRequest,
+): Segmentation {
+  const to = cfg.upsample ? prep.resampledShape : prep.croppedShape;
+  // Resized logits (in place on the accumulator's memory when no resize is needed).
+  let p = resizeChannels(logits, classes, prep.resampledShape, to);
+  let k = classes;
+  let labels = req.merge ? undefined : argmaxProbabilities(p, classes);
+  softmaxInPlace(p, classes, req.temperature ?? 1);
+  let background = 0;
+  if (req.merge) {
+    p = mergeClasses(p, classes, req.merge.map, req.merge.classes);
+    k = req.merge.classes;
+    background = req.merge.map[0];
+    labels = argmaxProbabilities(p, k);
+  }
+  if (cfg.upsample) {
+    const [rz, ry, rx] = prep.resampledShape;
+    const affine = resampledAffine(prep);
+    return {
+      labels: makeVolume(labels!, [rx, ry, rz], affine, prep.source.header),
+      probabilities: req.probabilities ? makeVolume(p, [rx, ry, rz, k], affine, prep.source.header) : undefined,
+    };
+  }
+  const [nz, ny, nx] = prep.canonicalShape;
+  const full = pasteInto(labels!, prep.canonicalShape, prep.box, new Uint8Array(nz * ny * nx));
+  if (background !== 0) {
+    // Outside the crop box the merged label is the background's class.
+    const inside = pasteInto(
+      new Uint8Array(labels!.length).fill(1),
+      prep.canonicalShape,
+      prep.box,
+      new Uint8Array(full.length),
+    );
+    for (let i = 0; i < full.length; i++) if (!inside[i]) full[i] = background;
+  }
+  const dims = prep.source.dims.slice(0, 3);
+  const out: Segmentation = {
+    labels: makeVolume(fromCanonical(full, prep.ornt, dims), dims, prep.source.affine, prep.source.header),
+  };
+  if (req.probabilities) {
+    const pf = pasteChannels(p, k, prep.canonicalShape, prep.box, background);
+    out.probabilities = makeVolume(
+      fromCanonical(pf, prep.ornt, dims, k),
+      [...dims, k],
+      prep.source.affine,
+      prep.source.header,
+    );
+  }
+  return out;
 }

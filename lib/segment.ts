@@ -11,11 +11,13 @@ import type { Compute } from "./args.ts";
 import { SiamizeError, UsageError } from "./errors.ts";
 import { toFloat32Model } from "./fp16.ts";
 import { checkPatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
-import { readNifti, type Volume } from "./nifti.ts";
+import { readVolume } from "./io.ts";
+import type { Volume } from "./nifti.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "./ort.ts";
 import { type Fold, type PipelineConfig, postprocess, predictLogits, type Prepared, preprocess } from "./pipeline.ts";
 import type { Shape3 } from "./resample.ts";
-import { cacheDir, missingModelError, type ResolvedModel, resolveModels } from "./weights.ts";
+import type { DownloadProgress } from "./download.ts";
+import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "./weights.ts";
 
 /** Options of a segmentation, named like siamize's long flags. */
 export interface SegmentOptions {
@@ -39,12 +41,22 @@ export interface SegmentOptions {
   spacing?: number;
   /** Keep the working-spacing canonical grid instead of the input's grid. @default false */
   upsample?: boolean;
+  /** `"18"`: every SIAM class; `"spm"`: the 6 SPM12 tissue classes (GM, WM, CSF, Bone, Soft, Air). @default "18" */
+  classes?: "18" | "spm";
+  /** Also return probability maps (softmax of the fold-averaged logits). @default false */
+  tpm?: boolean;
+  /** Softmax temperature for probabilities (and the SPM merge). @default 1 */
+  tpmT?: number;
   /** Use the card's low-memory patch (192x192x128 for SIAM) and no arena. @default false */
   lowmem?: boolean;
   /** Disable ONNX Runtime's CPU memory arena. @default true on CPU (see README) */
   noArena?: boolean;
   /** Weights cache folder. @default $SIAMIZE_CACHE_DIR or ~/.cache/siamize/models */
   cacheDir?: string;
+  /** Download missing fold weights into the cache. @default true */
+  download?: boolean;
+  /** Download progress. */
+  onDownload?: (p: DownloadProgress) => void;
   /** One-line messages (provider fallback, what happens). */
   log?: (message: string) => void;
   /** Progress after every tile. */
@@ -81,6 +93,10 @@ export interface Timings {
 export interface SegmentResult {
   /** Labels (uint8) on the input grid, or the working grid with `upsample`. */
   labels: Volume;
+  /** Probabilities (X, Y, Z, classes) float32, with `tpm`. */
+  probabilities?: Volume;
+  /** The input scan as read. */
+  input: Volume;
   /** The label table (index, name, abbreviation, colour, BIDS label). */
   labelTable: ClassInfo[];
   /** Provider that ran the networks. */
@@ -147,18 +163,29 @@ export class Segmenter {
   }
 
   /**
-   * Makes sure every model file is there before any work starts; throws the
-   * one-line "not in the cache" error otherwise.
+   * Makes sure every model file is there before any work starts, downloading
+   * missing cache entries (unless `download` is false); throws the one-line
+   * "not in the cache" error otherwise.
    */
   async ensureModels(): Promise<void> {
     for (const m of this.models) {
+      let present = false;
       try {
         const st = await Deno.stat(m.path);
         if (!st.isFile) throw new SiamizeError(`${m.path}: not a file`, 66);
+        present = true;
       } catch (e) {
         if (e instanceof SiamizeError) throw e;
-        throw missingModelError(m);
       }
+      if (present) continue;
+      if (!m.fromCache || this.options.download === false) throw missingModelError(m);
+      this.options.log?.(`downloading ${m.name} into ${m.path}`);
+      await fetchModel(m, this.card, {
+        compute: this.options.compute,
+        onProgress: this.options.onDownload,
+        log: this.options.log,
+        signal: this.options.signal,
+      });
     }
   }
 
@@ -221,13 +248,19 @@ export class Segmenter {
   async segment(input: string | Volume): Promise<SegmentResult> {
     const t0 = now();
     await this.ensureModels();
-    const volume = typeof input === "string" ? await readNifti(input) : input;
+    const volume = typeof input === "string" ? await readVolume(input) : input;
     const tRead = now();
     const cfg = this.config;
     const prep: Prepared = preprocess(volume, cfg);
     const tPre = now();
     let load = 0;
     let provider = "";
+    {
+      // The first session decides the provider (and so whether to overlap).
+      const t = now();
+      await this.#session(0);
+      load += now() - t;
+    }
     const folds = this.models.length;
     const open = (k: number) => this.#session(k);
     const names = this.models.map((m) => m.name);
@@ -242,15 +275,26 @@ export class Segmenter {
     }
     const out = await predictLogits(prep, foldIterator(), cfg, {
       signal: this.options.signal,
+      // On a GPU, hide accumulation behind the next tile; on the CPU the
+      // network has every core and the extra tile of logits costs memory.
+      overlap: this.#sessions[0].provider !== "cpu",
       folds,
       onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });
     const tInf = now();
-    const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads);
+    const spm = this.options.classes === "spm";
+    if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
+    const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads, {
+      probabilities: this.options.tpm,
+      temperature: this.options.tpmT,
+      merge: spm ? { map: this.card.spm!.map, classes: this.card.spm!.classes.length } : undefined,
+    });
     const tPost = now();
     return {
       labels: seg.labels,
-      labelTable: this.card.classes,
+      probabilities: seg.probabilities,
+      input: volume,
+      labelTable: spm ? this.card.spm!.classes : this.card.classes,
       provider,
       threads: this.threads,
       patch: this.patch,

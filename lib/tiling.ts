@@ -160,11 +160,18 @@ export interface SlidingWindowOptions {
   onTile?: (p: TileProgress) => void;
   /** Stops between tiles when aborted. */
   signal?: AbortSignal;
+  /**
+   * Start the next tile's network call before adding the current one (hides
+   * accumulation behind a GPU; costs one more tile of logits in memory).
+   * @default false
+   */
+  overlap?: boolean;
 }
 
 /**
  * Runs `predict` over every tile of an already padded image and adds
- * `logits * gaussian` into `acc`. Returns the seconds spent in `predict`.
+ * `logits * gaussian` into `acc`. Returns the seconds spent in `predict`
+ * calls (from call to result).
  */
 export async function slidingWindow(
   image: Float32Array,
@@ -177,17 +184,26 @@ export async function slidingWindow(
   const starts = tileStarts(shape, patch, options.step ?? 0.5);
   const tiles: number[][] = [];
   for (const z of starts[0]) for (const y of starts[1]) for (const x of starts[2]) tiles.push([z, y, x]);
-  const tile = new Float32Array(patch[0] * patch[1] * patch[2]);
+  // Two input buffers: with `overlap`, the next tile's network call runs (on
+  // ONNX Runtime's threads) while this thread adds the previous tile.
+  const buffers = [new Float32Array(patch[0] * patch[1] * patch[2]), new Float32Array(patch[0] * patch[1] * patch[2])];
   let spent = 0;
-  for (let t = 0; t < tiles.length; t++) {
+  const launch = (t: number) => {
     options.signal?.throwIfAborted();
-    extractTile(image, shape, tiles[t], patch, tile);
+    const buf = buffers[t % 2];
+    extractTile(image, shape, tiles[t], patch, buf);
     const t0 = performance.now();
-    const logits = await predict(tile, patch);
-    const dt = (performance.now() - t0) / 1000;
-    spent += dt;
+    return predict(buf, patch).then((logits) => ({ logits, seconds: (performance.now() - t0) / 1000 }));
+  };
+  let pending = launch(0);
+  for (let t = 0; t < tiles.length; t++) {
+    const { logits, seconds } = await pending;
+    spent += seconds;
+    const more = t + 1 < tiles.length;
+    if (more && options.overlap) pending = launch(t + 1);
     acc.addTile(logits, tiles[t], patch);
-    options.onTile?.({ tile: t + 1, tiles: tiles.length, seconds: dt });
+    if (more && !options.overlap) pending = launch(t + 1);
+    options.onTile?.({ tile: t + 1, tiles: tiles.length, seconds });
   }
   acc.endFold();
   return spent;

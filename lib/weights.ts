@@ -6,7 +6,9 @@
  */
 import { isAbsolute, join, resolve } from "./_std.ts";
 import { EXIT_NOINPUT, SiamizeError } from "./errors.ts";
+import { downloadFile, type DownloadProgress } from "./download.ts";
 import type { ModelCard } from "./model_card.ts";
+import { decodeModel } from "./onnx_proto.ts";
 
 /** A model to load: where it is and what to call it. */
 export interface ResolvedModel {
@@ -107,4 +109,85 @@ export function missingModelError(m: ResolvedModel, why?: string): SiamizeError 
       `stage it with "deno task fetch-weights" on a connected machine, copy it into that folder, or pass -M /path/to/${m.name}`,
     EXIT_NOINPUT,
   );
+}
+
+/**
+ * The URL of a weights file: `$SIAMIZE_WEIGHTS_BASE_URL` + name if set, else
+ * the card's prefix for the provider (`coreml`, else `default`) + name.
+ */
+export function weightsUrl(card: ModelCard, name: string, compute?: string, env: Env = denoEnv): string {
+  const base = env("SIAMIZE_WEIGHTS_BASE_URL") ?? card.weights.urls[compute === "coreml" ? "coreml" : "default"] ??
+    card.weights.urls.default;
+  return base + encodeURIComponent(name);
+}
+
+/**
+ * Checks that a file is an ONNX model with the card's single input and
+ * output names; throws a one-line reason otherwise (e.g. an HTML error page).
+ */
+export async function validateOnnx(path: string, card: ModelCard): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  let model;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new Error(`not an ONNX model (${(e as Error).message.split("\n")[0]})`);
+  }
+  const g = model.graph;
+  if (!g || !g.node?.length) throw new Error("not an ONNX model (no graph)");
+  const inputs = (g.input ?? []).map((v) => v.name);
+  const outputs = (g.output ?? []).map((v) => v.name);
+  if (!inputs.includes(card.input.name) || !outputs.includes(card.output.name)) {
+    throw new Error(
+      `ONNX model has inputs [${inputs.join(", ")}] and outputs [${
+        outputs.join(", ")
+      }], expected ${card.input.name} -> ${card.output.name}`,
+    );
+  }
+}
+
+/** Options of {@linkcode fetchModel}. */
+export interface FetchModelOptions {
+  /** Provider, for the CoreML URL variant. */
+  compute?: string;
+  onProgress?: (p: DownloadProgress) => void;
+  log?: (message: string) => void;
+  signal?: AbortSignal;
+  /** Retry tuning (tests). */
+  attempts?: number;
+  backoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Makes sure a cache model is present: downloads, verifies (length, ONNX
+ * I/O, SHA-256 when the card lists one) and renames it into place. A user
+ * path that is missing is an error. Throws the one-line "how to stage it"
+ * error when the download fails.
+ */
+export async function fetchModel(
+  m: ResolvedModel,
+  card: ModelCard,
+  o: FetchModelOptions = {},
+): Promise<"downloaded" | "present"> {
+  if (fileExists(m.path)) return "present";
+  if (!m.fromCache) throw missingModelError(m);
+  const url = weightsUrl(card, m.name, o.compute);
+  try {
+    return await downloadFile({
+      url,
+      dest: m.path,
+      sha256: card.weights.sha256[m.name],
+      validate: (p) => validateOnnx(p, card),
+      onProgress: o.onProgress,
+      log: o.log,
+      signal: o.signal,
+      attempts: o.attempts,
+      backoffMs: o.backoffMs,
+      fetch: o.fetch,
+    });
+  } catch (e) {
+    if (e instanceof SiamizeError || o.signal?.aborted) throw e;
+    throw missingModelError(m, `${(e as Error).message} (${url})`);
+  }
 }

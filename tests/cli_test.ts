@@ -147,7 +147,7 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   assertEquals((await Deno.stat(out)).mtime?.getTime(), before?.getTime());
   const over = await run(["-i", PHANTOM, "-o", out, "-M", ANALYTIC, "--card", CARD, "-q", "--overwrite"]);
   assertEquals(over.code, 0);
-  assertEquals(files(dir.path), ["labels.nii.gz", "run.json"]);
+  assertEquals(files(dir.path), ["labels.labels.tsv", "labels.nii.gz", "run.json"]);
 });
 
 Deno.test("the real process: exit codes and stderr of `deno run cli.ts`", async () => {

@@ -53,3 +53,11 @@ Deno.test("an fp32 model is left as it is", async () => {
   assert(!r.rewritten);
   assert(r.bytes === fp32);
 });
+
+Deno.test("fp16 weights are detected from the wire format without decoding", async () => {
+  const { hasFloat16Initializers } = await import("../lib/fp16.ts");
+  assert(hasFloat16Initializers(await Deno.readFile(await tinyModel(true))));
+  assert(!hasFloat16Initializers(await Deno.readFile(await tinyModel(false))));
+  assert(!hasFloat16Initializers(new TextEncoder().encode("<html>not a model</html>")));
+  assert(!hasFloat16Initializers(new Uint8Array(0)));
+});

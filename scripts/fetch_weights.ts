@@ -1,0 +1,71 @@
+/**
+ * `deno task fetch-weights [FOLDS…]` — pre-stages fold weights in the cache
+ * for offline use (default: all five), and reports what it fetched, skipped
+ * (already valid) and failed. Folds: digits, `all`, or file names.
+ *
+ * Environment: `SIAMIZE_CACHE_DIR`, `SIAMIZE_WEIGHTS_BASE_URL` (see README).
+ *
+ * @module
+ */
+import { progressPrinter } from "../lib/download.ts";
+import { SiamizeError } from "../lib/errors.ts";
+import { SIAM_V03 } from "../lib/model_card.ts";
+import { cacheDir, fetchModel, resolveModels, validateOnnx } from "../lib/weights.ts";
+
+/** Outcome per file. */
+export interface FetchSummary {
+  fetched: string[];
+  skipped: string[];
+  failed: { name: string; why: string }[];
+}
+
+/** Fetches the given folds into the cache; never throws for one bad fold. */
+export async function fetchWeights(specs: string[], log: (s: string) => void, quiet = false): Promise<FetchSummary> {
+  const card = SIAM_V03;
+  const models = resolveModels(specs.length ? specs : ["all"], card, cacheDir()).filter((m) => m.fromCache);
+  const out: FetchSummary = { fetched: [], skipped: [], failed: [] };
+  const printer = quiet
+    ? undefined
+    : progressPrinter((t) => Deno.stderr.writeSync(new TextEncoder().encode(t)), Deno.stderr.isTerminal());
+  for (const m of models) {
+    try {
+      let present = false;
+      try {
+        await Deno.stat(m.path);
+        present = true;
+      } catch { /* not there */ }
+      if (present) {
+        try {
+          await validateOnnx(m.path, card);
+          out.skipped.push(m.name);
+          continue;
+        } catch (e) {
+          log(`${m.path}: invalid (${(e as Error).message}); downloading again`);
+          await Deno.remove(m.path);
+        }
+      }
+      await fetchModel(m, card, { onProgress: printer, log });
+      out.fetched.push(m.name);
+    } catch (e) {
+      out.failed.push({ name: m.name, why: e instanceof SiamizeError ? e.message : String(e) });
+    }
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const quiet = Deno.args.includes("-q");
+  const specs = Deno.args.filter((a) => a !== "-q");
+  try {
+    const s = await fetchWeights(specs, (l) => console.error(l), quiet);
+    console.log(`cache ${cacheDir()}`);
+    console.log(`fetched: ${s.fetched.join(", ") || "none"}`);
+    console.log(`skipped (already valid): ${s.skipped.join(", ") || "none"}`);
+    console.log(`failed: ${s.failed.map((f) => f.name).join(", ") || "none"}`);
+    for (const f of s.failed) console.error(`  ${f.why}`);
+    Deno.exit(s.failed.length ? 1 : 0);
+  } catch (e) {
+    console.error(`fetch-weights: ${(e as Error).message}`);
+    Deno.exit(e instanceof SiamizeError ? e.exitCode : 1);
+  }
+}

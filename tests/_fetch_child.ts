@@ -1,0 +1,18 @@
+/**
+ * Child process for the download tests: resolves `-M` entries against the
+ * SIAM card and fetches them; prints "downloaded" or "present".
+ *
+ * @module
+ */
+import { SiamizeError } from "../lib/errors.ts";
+import { SIAM_V03 } from "../lib/model_card.ts";
+import { cacheDir, fetchModel, resolveModels } from "../lib/weights.ts";
+
+try {
+  for (const m of resolveModels(Deno.args, SIAM_V03, cacheDir())) {
+    console.log(await fetchModel(m, SIAM_V03, { attempts: 3, backoffMs: 20 }));
+  }
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(e instanceof SiamizeError ? e.exitCode : 1);
+}

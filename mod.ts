@@ -1,24 +1,36 @@
 /**
  * siamize: segment 3-D head MRI into 18 tissues with SIAM v0.3 — ONNX
- * Runtime runs the network, this package does everything else, with the
- * numerics of the Python original.
+ * Runtime runs the network; this package does everything else with the
+ * numerics of the Python original (nibabel orientation, nnU-Net crop and
+ * z-score, SciPy's cubic B-spline resampling, Gaussian sliding window, fold
+ * ensemble).
  *
  * @example Segment a scan and save the labels
  * ```ts ignore
  * import { segment, writeVolume } from "jsr:@neurojson/siamize";
+ *
  * const result = await segment("T1.nii.gz", { models: "0" });
  * await writeVolume("labels.nii.gz", result.labels);
+ * console.log(result.volumes.GM_ml, result.provider);
  * ```
  *
  * @module
  */
-import { readNifti, type ReadOptions, type Volume, writeNifti, type WriteOptions } from "./lib/nifti.ts";
+import {
+  readVolume as readAny,
+  type VolumeFormat,
+  type VolumeWriteOptions,
+  writeVolume as writeAny,
+} from "./lib/io.ts";
+import type { ReadOptions, Volume } from "./lib/nifti.ts";
 
 export type { DataType, NiftiHeader, ReadOptions, Volume, VoxelArray, WriteOptions } from "./lib/nifti.ts";
+export type { VolumeFormat, VolumeWriteOptions } from "./lib/io.ts";
 export { makeVolume } from "./lib/nifti.ts";
 export type { Affine } from "./lib/affine.ts";
-export { axcodes, fromCanonical, ioOrientation, type Orientation, toCanonical } from "./lib/orient.ts";
+export { axcodes, fromCanonical, ioOrientation, type Orientation, type Oriented, toCanonical } from "./lib/orient.ts";
 export {
+  createSegmenter,
   type Progress,
   segment,
   Segmenter,
@@ -27,33 +39,58 @@ export {
   type Timings,
 } from "./lib/segment.ts";
 export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/model_card.ts";
-export { cacheDir, type ResolvedModel, resolveModels } from "./lib/weights.ts";
+export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/weights.ts";
+export { qcPicture } from "./lib/qc.ts";
+export { tissueVolumes, type VolumeRow } from "./lib/volumes.ts";
 export { InputError, SiamizeError, UsageError } from "./lib/errors.ts";
+export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionConfig } from "./lib/ort.ts";
+export type { Compute } from "./lib/args.ts";
+export type { DownloadProgress } from "./lib/download.ts";
+export type { Shape3 } from "./lib/resample.ts";
+export type { PipelineConfig } from "./lib/pipeline.ts";
+export type { JniftiWriteOptions } from "./lib/jnifti.ts";
+export type { Env, FetchModelOptions } from "./lib/weights.ts";
+export type { QcOptions } from "./lib/qc.ts";
 export { VERSION } from "./lib/report.ts";
 
 /**
- * Reads a scan (`.nii`, `.nii.gz`; NIfTI-1 or -2) with scaling applied and
- * nibabel's choice of affine.
+ * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's
+ * choice of affine) or `.jnii` / `.bnii` (JNIfTI).
  *
  * @example
- * ```ts ignore
- * const vol = await readVolume("T1.nii.gz");
- * console.log(vol.dims, vol.affine);
+ * ```ts
+ * import { makeVolume, readVolume, writeVolume } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeVolume(`${dir}/a.nii.gz`, makeVolume(new Float32Array(24).fill(1), [2, 3, 4]));
+ * const vol = await readVolume(`${dir}/a.nii.gz`);
+ * console.log(vol.dims); // [2, 3, 4]
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function readVolume(path: string, options?: ReadOptions): Promise<Volume> {
-  return readNifti(path, options);
+  return readAny(path, options);
 }
 
 /**
- * Writes a volume as NIfTI-1 (`.nii` or `.nii.gz`) atomically, keeping the
- * source header's geometry.
+ * Writes a volume as NIfTI-1 (`.nii`, `.nii.gz`) or JNIfTI (`.jnii`,
+ * `.bnii`), atomically, keeping the source header's geometry.
  *
  * @example
- * ```ts ignore
- * await writeVolume("copy.nii.gz", await readVolume("T1.nii.gz"));
+ * ```ts
+ * import { makeVolume, writeVolume } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const labels = makeVolume(new Uint8Array(8).fill(2), [2, 2, 2]);
+ * await writeVolume(`${dir}/labels.nii.gz`, labels, { datatype: "uint8", intentCode: 1002 });
+ * await writeVolume(`${dir}/labels.jnii`, labels);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function writeVolume(path: string, volume: Volume, options?: WriteOptions): Promise<void> {
-  return writeNifti(path, volume, options);
+export function writeVolume(
+  path: string,
+  volume: Volume,
+  options?: VolumeWriteOptions & { format?: VolumeFormat },
+): Promise<void> {
+  return writeAny(path, volume, options);
 }

@@ -19,6 +19,8 @@ export const dirname: (path: string) => string = nodePath.dirname;
 export const basename: (path: string, suffix?: string) => string = nodePath.basename;
 /** Resolves segments to an absolute path. */
 export const resolve: (...parts: string[]) => string = nodePath.resolve;
+/** Path from `from` to `to`. */
+export const relative: (from: string, to: string) => string = nodePath.relative;
 /** Whether a path is absolute. */
 export const isAbsolute: (path: string) => boolean = nodePath.isAbsolute;
 /** The platform's path separator. */

@@ -8,9 +8,9 @@ import { parseArgs } from "./_std.ts";
 import { UsageError } from "./errors.ts";
 
 /** Execution providers selectable with `-c`. */
-export const COMPUTE_CHOICES = ["auto", "cpu", "cuda", "tensorrt", "coreml", "webgpu"] as const;
+export const COMPUTE_CHOICES: readonly Compute[] = ["auto", "cpu", "cuda", "tensorrt", "coreml", "webgpu"];
 /** An execution provider choice. */
-export type Compute = typeof COMPUTE_CHOICES[number];
+export type Compute = "auto" | "cpu" | "cuda" | "tensorrt" | "coreml" | "webgpu";
 /** Output formats selectable with `-F`. */
 export const FORMAT_CHOICES = ["nii", "jnii", "bnii"] as const;
 /** An output format. */
@@ -56,6 +56,8 @@ export interface CliOptions {
   vol?: string;
   /** `--qc`: write a QC montage PNG. */
   qc?: string;
+  /** `--shard i/n`: take every n-th input of a batch, starting at the i-th. */
+  shard?: string;
   /** `--card`: model card JSON (default: SIAM v0.3). */
   card?: string;
   /** `--overwrite`: replace existing outputs. */
@@ -91,6 +93,7 @@ const SPEC = {
   "no-arena": { type: "boolean" },
   overwrite: { type: "boolean" },
   card: { type: "string" },
+  shard: { type: "string" },
   "no-sidecar": { type: "boolean" },
   vol: { type: "string" },
   qc: { type: "string" },
@@ -105,6 +108,9 @@ const SPEC = {
 export const HELP = `siamize — segment a head MRI into 18 tissues with SIAM v0.3 (ONNX Runtime)
 
 Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
+       siamize -i FOLDER|@list.txt -o OUT_FOLDER [--shard i/n] [options]
+       siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …]
+               [--session-label S …] [--bids-suffix T1w,T2w] [options]
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
@@ -128,6 +134,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
       --qc FILE.png      write a QC montage (9 slices, label overlay, legend)
       --card FILE        model card JSON (default: SIAM v0.3, models/siam-v0.3.json)
+      --shard i/n        batch: take inputs i, i+n, i+2n, … (also from
+                         SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)
       --overwrite        replace an existing output (default: refuse)
       --report FILE      write a JSON record of the run (timings, provider, …)
   -v, --verbose          say what happens, with per-stage times
@@ -135,7 +143,9 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
   -h, --help             this text
   -V, --version          print the version
 
-Exit codes: 0 ok, 64 usage, 65 bad input data, 66 missing input, 1 failure.`;
+Exit codes: 0 ok, 64 usage, 65 bad input data, 66 missing input, 73 cannot
+write, 18 BIDS filters selected nothing, 130/143 interrupted, 1 failure
+(a batch: any input failed).`;
 
 function bad(msg: string): never {
   throw new UsageError(`${msg} (see --help)`);
@@ -189,8 +199,12 @@ function normaliseOptionalValues(argv: string[]): string[] {
   return out;
 }
 
-/** Parses and validates argv (without the program name). Throws {@linkcode UsageError}. */
-export function parseCli(argv: string[]): CliOptions {
+/**
+ * Parses and validates argv (without the program name). Throws
+ * {@linkcode UsageError}. `requireIO: false` (the BIDS mode) drops the
+ * -i/-o requirement.
+ */
+export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boolean } = {}): CliOptions {
   let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
@@ -256,6 +270,7 @@ export function parseCli(argv: string[]): CliOptions {
     noArena: b("no-arena"),
     overwrite: b("overwrite"),
     card: s("card"),
+    shard: s("shard"),
     noSidecar: b("no-sidecar"),
     vol: s("vol"),
     qc: s("qc"),
@@ -266,7 +281,7 @@ export function parseCli(argv: string[]): CliOptions {
     version: b("version"),
   };
   if (opts.verbose && opts.quiet) bad("-v and -q cannot be combined");
-  if (!opts.help && !opts.version) {
+  if (!opts.help && !opts.version && requireIO) {
     if (!opts.input) bad("missing -i INPUT");
     if (!opts.output) bad("missing -o OUTPUT");
   }

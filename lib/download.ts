@@ -8,10 +8,11 @@
  */
 import { basename, dirname } from "./_std.ts";
 import { SiamizeError } from "./errors.ts";
-import { errorText } from "./fsutil.ts";
+import { errorText, trackTemp, untrackTemp } from "./fsutil.ts";
 
 /** Download progress. */
 export interface DownloadProgress {
+  /** File name. */
   name: string;
   /** Bytes on disk so far (including a resumed part). */
   received: number;
@@ -111,6 +112,7 @@ class Lock {
     while (true) {
       try {
         const f = await Deno.open(this.path, { write: true, createNew: true });
+        trackTemp(this.path);
         await f.write(new TextEncoder().encode(`${Deno.pid} ${new Date().toISOString()}\n`));
         f.close();
         const timer = setInterval(() => {
@@ -157,6 +159,7 @@ class Lock {
 
   async release(): Promise<void> {
     clearInterval(this.#timer);
+    untrackTemp(this.path);
     try {
       await Deno.remove(this.path);
     } catch { /* already gone */ }

@@ -13,7 +13,17 @@ export const EXIT_DATAERR = 65;
 /** Exit code for a failure while running (default). */
 export const EXIT_FAILURE = 1;
 
-/** An error whose message is one line meant for the user, with an exit code. */
+/**
+ * An error whose message is one line meant for the user, with an exit code.
+ *
+ * @example
+ * ```ts
+ * import { SiamizeError } from "./errors.ts";
+ *
+ * const e = new SiamizeError("model fold_0_fp16.onnx is not in the cache", 66);
+ * console.log(e.exitCode); // 66
+ * ```
+ */
 export class SiamizeError extends Error {
   /** Process exit code the CLI uses for this error. */
   readonly exitCode: number;
@@ -25,7 +35,16 @@ export class SiamizeError extends Error {
   }
 }
 
-/** A bad command line: unknown flag, missing or malformed value. */
+/**
+ * A bad command line: unknown flag, missing or malformed value (exit 64).
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ *
+ * console.log(new UsageError("unknown option --x").exitCode); // 64
+ * ```
+ */
 export class UsageError extends SiamizeError {
   /** Creates a usage error (exit code 64). */
   constructor(message: string) {
@@ -34,7 +53,16 @@ export class UsageError extends SiamizeError {
   }
 }
 
-/** A file that is missing, unreadable or malformed; the message names it. */
+/**
+ * A file that is missing, unreadable or malformed; the message names it.
+ *
+ * @example
+ * ```ts
+ * import { InputError } from "./errors.ts";
+ *
+ * console.log(new InputError("T1.nii", "empty file").message); // "T1.nii: empty file"
+ * ```
+ */
 export class InputError extends SiamizeError {
   /** The file at fault. */
   readonly path: string;

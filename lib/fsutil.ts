@@ -14,10 +14,20 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
 }
 
-/** Temp files this process is writing now; removed by {@linkcode removeTempFiles}. */
+/** Temp files and locks this process holds now; removed by {@linkcode removeTempFiles}. */
 const liveTemps = new Set<string>();
 
-/** Removes every temp file still being written (for signal handlers). */
+/** Registers a path to remove if the process is interrupted (a temp file, a lock). */
+export function trackTemp(path: string): void {
+  liveTemps.add(path);
+}
+
+/** Unregisters a path given to {@linkcode trackTemp}. */
+export function untrackTemp(path: string): void {
+  liveTemps.delete(path);
+}
+
+/** Removes every temp file still being written and every lock held (for signal handlers). */
 export function removeTempFiles(): void {
   for (const p of liveTemps) {
     try {
@@ -25,6 +35,28 @@ export function removeTempFiles(): void {
     } catch { /* already gone */ }
   }
   liveTemps.clear();
+}
+
+/**
+ * On SIGINT / SIGTERM: remove temp files and locks, then exit with 130 /
+ * 143 at once. Outputs only ever appear by renaming finished files, so
+ * nothing partial is left.
+ */
+export function installSignalCleanup(log: (s: string) => void = (s) => console.error(s)): void {
+  if (Deno.build.os === "windows") {
+    Deno.addSignalListener("SIGINT", () => {
+      removeTempFiles();
+      Deno.exit(130);
+    });
+    return;
+  }
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(sig, () => {
+      removeTempFiles();
+      log(`siamize: interrupted (${sig}); no partial outputs left`);
+      Deno.exit(code);
+    });
+  }
 }
 
 /**

@@ -15,7 +15,15 @@ import { EXIT_NOINPUT, InputError } from "./errors.ts";
 import { errorText, writeFileAtomic } from "./fsutil.ts";
 import { compress, decompress } from "./gzip.ts";
 import type { ClassInfo } from "./model_card.ts";
-import { type DataType, defaultHeader, headerAffine, makeVolume, type Volume, type VoxelArray } from "./nifti.ts";
+import {
+  ARRAY_TYPES,
+  type DataType,
+  defaultHeader,
+  headerAffine,
+  makeVolume,
+  type Volume,
+  type VoxelArray,
+} from "./nifti.ts";
 
 /** Options for writing JNIfTI. */
 export interface JniftiWriteOptions {
@@ -31,16 +39,7 @@ export interface JniftiWriteOptions {
   intentCode?: number;
 }
 
-const ARRAYS = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-} as const;
+const ARRAYS = ARRAY_TYPES;
 type ArrayTypeName = keyof typeof ARRAYS;
 
 /** Reorders x-fastest data of `dims` into row-major order of `dims` (last index fastest), or back. */

@@ -9,8 +9,11 @@ import { InputError } from "./errors.ts";
 
 /** One output class. */
 export interface ClassInfo {
+  /** Label value. */
   index: number;
+  /** Human-readable name. */
   name: string;
+  /** Short name (column names, legends). */
   abbreviation: string;
   /** RGBA, 0-255. */
   color: [number, number, number, number];
@@ -20,12 +23,19 @@ export interface ClassInfo {
 
 /** A model card (see `models/siam-v0.3.json`). */
 export interface ModelCard {
+  /** Card identifier (`siam-v0.3`). */
   id: string;
+  /** Human-readable name. */
   name: string;
+  /** Model version. */
   version: string;
+  /** One-line description. */
   description: string;
+  /** Where the model is described. */
   homepage?: string;
+  /** Input tensor name, channel count and intensity normalisation. */
   input: { name: string; channels: number; normalization: { type: string }[] };
+  /** Output tensor name. */
   output: { name: string };
   /** Target spacing (z, y, x) in mm. */
   spacing: [number, number, number];
@@ -35,15 +45,21 @@ export interface ModelCard {
   patchMultiple: [number, number, number];
   /** Patch used by `--lowmem`. */
   lowmemPatch: [number, number, number];
+  /** Sliding-window step as a fraction of the patch. */
   tileStep: number;
+  /** Tile blending: Gaussian with sigma = patch × sigmaScale, maximum valueScale. */
   blending: { type: "gaussian"; sigmaScale: number; valueScale: number };
+  /** Spline orders for the image and for the logits. */
   resampling: { image: 1 | 3; logits: 1 | 3 };
+  /** Output classes, in label order. */
   classes: ClassInfo[];
   /** Indices of intracranial classes (for total intracranial volume). */
   intracranial: number[];
   /** SPM12 6-class merge: classes and the map from each model class. */
   spm?: { classes: ClassInfo[]; map: number[]; intracranial: number[] };
+  /** Weight files, download URL prefixes and checksums. */
   weights: {
+    /** File names of the folds, in fold order. */
     files: string[];
     /** URL prefixes by provider ("default", "coreml"); the file name is appended. */
     urls: Record<string, string>;
@@ -87,7 +103,18 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   return c;
 }
 
-/** Loads and validates a card from a JSON file. */
+/**
+ * Loads and validates a card from a JSON file (a one-line error names the
+ * file and the problem).
+ *
+ * @example
+ * ```ts
+ * import { loadCard } from "./model_card.ts";
+ *
+ * const card = await loadCard(new URL("../models/siam-v0.3.json", import.meta.url).pathname);
+ * console.log(card.id); // "siam-v0.3"
+ * ```
+ */
 export async function loadCard(path: string): Promise<ModelCard> {
   let text: string;
   try {
@@ -104,6 +131,44 @@ export async function loadCard(path: string): Promise<ModelCard> {
   return validateCard(raw, path);
 }
 
+/**
+ * Estimated peak memory (bytes) of a CPU run with this patch, from
+ * `deno task bench` on the siam-v0.3 preset without the arena: 10.4 GiB at
+ * 256x256x192, 3.8 GiB at 128^3 (ch2, one fold) — about 2 GiB plus 0.7 kB
+ * per patch voxel.
+ */
+export function estimatePeakBytes(patch: number[]): number {
+  return 2 * 2 ** 30 + 700 * patch[0] * patch[1] * patch[2];
+}
+
+/**
+ * The patch to use when none was asked for: the card's default if its
+ * estimated peak fits in `availableBytes` (with 10% to spare), else the
+ * low-memory patch, else the smallest valid patch that fits (at least the
+ * patch multiple). Returns the patch and whether it was reduced.
+ */
+export function choosePatch(
+  card: ModelCard,
+  availableBytes: number,
+): { patch: [number, number, number]; reduced: boolean } {
+  const fits = (p: number[]) => estimatePeakBytes(p) <= availableBytes * 0.9;
+  if (fits(card.patch)) return { patch: [...card.patch], reduced: false };
+  if (fits(card.lowmemPatch)) return { patch: [...card.lowmemPatch], reduced: true };
+  let p = [...card.lowmemPatch] as [number, number, number];
+  while (!fits(p)) {
+    const next = p.map((v, k) =>
+      Math.max(card.patchMultiple[k], Math.floor(v / 2 / card.patchMultiple[k]) * card.patchMultiple[k])
+    ) as [
+      number,
+      number,
+      number,
+    ];
+    if (next.every((v, k) => v === p[k])) break;
+    p = next;
+  }
+  return { patch: p, reduced: true };
+}
+
 /** Checks a patch against the card's divisibility; the message names the nearest valid sizes. */
 export function checkPatch(card: ModelCard, patch: number[]): string | undefined {
   const axes = ["Z", "Y", "X"];
@@ -118,5 +183,14 @@ export function checkPatch(card: ModelCard, patch: number[]): string | undefined
     `; nearest valid: ${nearest.join("x")}`;
 }
 
-/** The SIAM v0.3 card shipped with the package. */
+/**
+ * The SIAM v0.3 card shipped with the package.
+ *
+ * @example
+ * ```ts
+ * import { SIAM_V03 } from "./model_card.ts";
+ *
+ * console.log(SIAM_V03.classes.length, SIAM_V03.classes[1].name, SIAM_V03.patch); // 18 "gray matter" [256, 256, 192]
+ * ```
+ */
 export const SIAM_V03: ModelCard = validateCard(siam03 as unknown, "models/siam-v0.3.json");

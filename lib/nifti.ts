@@ -86,28 +86,45 @@ export interface NiftiHeader {
   pixdim: number[];
   /** Scaling as stored (0 slope = none). */
   sclSlope: number;
+  /** Intercept paired with `sclSlope`. */
   sclInter: number;
+  /** qform_code (0 = no qform). */
   qformCode: number;
+  /** sform_code (0 = no sform). */
   sformCode: number;
   /** Quaternion b, c, d and offsets x, y, z. */
   quatern: [number, number, number];
+  /** Quaternion offsets (qoffset_x, y, z). */
   qoffset: [number, number, number];
   /** sform rows (3x4). */
   srow: number[][];
   /** Spatial and temporal units (`xyzt_units`). */
   xyztUnits: number;
+  /** dim_info (frequency, phase, slice axes). */
   dimInfo: number;
+  /** intent_code. */
   intentCode: number;
+  /** intent_name. */
   intentName: string;
+  /** intent_p1..p3. */
   intentP: [number, number, number];
+  /** slice_code. */
   sliceCode: number;
+  /** slice_start. */
   sliceStart: number;
+  /** slice_end. */
   sliceEnd: number;
+  /** slice_duration. */
   sliceDuration: number;
+  /** toffset. */
   toffset: number;
+  /** cal_min (display range). */
   calMin: number;
+  /** cal_max (display range). */
   calMax: number;
+  /** descrip (80 characters). */
   descrip: string;
+  /** aux_file. */
   auxFile: string;
 }
 
@@ -140,7 +157,8 @@ export interface Volume {
   header: NiftiHeader;
 }
 
-const ARRAY_TYPES = {
+/** Typed-array constructors by datatype name (the 64-bit integer types have none). */
+export const ARRAY_TYPES = {
   uint8: Uint8Array,
   int8: Int8Array,
   int16: Int16Array,
@@ -510,7 +528,17 @@ export function defaultHeader(affine: Affine = identity()): NiftiHeader {
   };
 }
 
-/** Builds a volume from values and geometry, with a fresh header. */
+/**
+ * Builds a volume from values (x fastest) and geometry, with a fresh header.
+ *
+ * @example
+ * ```ts
+ * import { makeVolume } from "./nifti.ts";
+ *
+ * const v = makeVolume(new Float32Array(60), [3, 4, 5], [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]);
+ * console.log(v.pixdim); // [2, 2, 2]
+ * ```
+ */
 export function makeVolume(
   data: VoxelArray,
   dims: number[],

@@ -16,6 +16,16 @@ export type Orientation = [number, 1 | -1][];
 
 /**
  * nibabel's `io_orientation`: the closest world axis of each voxel axis,
+ * e.g. `[[0, -1], [2, 1], [1, 1]]` for an LSA image.
+ *
+ * @example
+ * ```ts
+ * import { ioOrientation } from "./orient.ts";
+ *
+ * const lsa = [[-1.2, 0, 0, 47], [0, 0, 1, -44], [0, 2, 0, -59], [0, 0, 0, 1]];
+ * console.log(ioOrientation(lsa)); // [[0, -1], [2, 1], [1, 1]]
+ * ```
+ *
  * robust to oblique affines (polar decomposition removes shears; axes are
  * then chosen greedily by largest absolute component, each world axis used
  * once).
@@ -49,7 +59,16 @@ export function ioOrientation(affine: Affine): Orientation {
 
 const LABELS = [["L", "R"], ["P", "A"], ["I", "S"]];
 
-/** nibabel's `aff2axcodes`: e.g. `["R", "A", "S"]` for a RAS+ affine. */
+/**
+ * nibabel's `aff2axcodes`: e.g. `["R", "A", "S"]` for a RAS+ affine.
+ *
+ * @example
+ * ```ts
+ * import { axcodes } from "./orient.ts";
+ *
+ * console.log(axcodes([[-1.2, 0, 0, 47], [0, 0, 1, -44], [0, 2, 0, -59], [0, 0, 0, 1]])); // ["L", "S", "A"]
+ * ```
+ */
 export function axcodes(affine: Affine): string[] {
   return ioOrientation(affine).map(([ax, s]) => LABELS[ax][s > 0 ? 1 : 0]);
 }
@@ -137,6 +156,18 @@ export interface Oriented<T extends VoxelArray> {
  * permutation) so that voxel axes run R, A, S, and updates the affine so
  * every voxel keeps its world position. Returns the input unchanged when it
  * is already canonical, plus the orientation to undo it.
+ *
+ * @example
+ * ```ts
+ * import { fromCanonical, toCanonical } from "./orient.ts";
+ *
+ * const data = Float32Array.from({ length: 24 }, (_, i) => i);
+ * const las = [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const can = toCanonical({ data, dims: [2, 3, 4], affine: las });
+ * console.log(can.affine[0]); // [1, 0, 0, -1]
+ * const back = fromCanonical(can.data, can.ornt, [2, 3, 4]);
+ * console.log(back.every((v, i) => v === data[i])); // true
+ * ```
  */
 export function toCanonical<T extends VoxelArray>(v: Oriented<T>): Oriented<T> & { ornt: Orientation } {
   const ornt = ioOrientation(v.affine);
@@ -152,6 +183,7 @@ export function toCanonical<T extends VoxelArray>(v: Oriented<T>): Oriented<T> &
 /**
  * Inverse of {@linkcode toCanonical}: brings canonical voxels (of the
  * original image `originalShape`) back to the original storage order.
+ * See {@linkcode toCanonical} for an example.
  */
 export function fromCanonical<T extends VoxelArray>(
   data: T,

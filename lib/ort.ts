@@ -41,6 +41,7 @@ export interface SessionConfig {
 export interface NetworkSession {
   /** Input and output tensor names (from the model). */
   readonly inputName: string;
+  /** Output tensor name. */
   readonly outputName: string;
   /** Output channels (from the model's output shape). */
   readonly classes: number;

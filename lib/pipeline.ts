@@ -35,6 +35,7 @@ export interface PipelineConfig {
   step: number;
   /** Gaussian sigma as a fraction of the patch, and the map's maximum. */
   sigmaScale: number;
+  /** Maximum of the Gaussian map (nnU-Net: 10). */
   valueScale: number;
   /** Keep the target-spacing canonical grid instead of returning to the input grid. */
   upsample: boolean;

@@ -109,7 +109,18 @@ export function qcImage(scan: Volume, labels: Volume, table: ClassInfo[], o: QcO
   return img;
 }
 
-/** Renders the montage as PNG bytes. */
+/**
+ * Renders the montage (3 axial, 3 coronal, 3 sagittal slices, label overlay,
+ * legend) as PNG bytes.
+ *
+ * @example
+ * ```ts ignore
+ * import { qcPicture } from "./qc.ts";
+ *
+ * const r = await segment("T1.nii.gz");
+ * await Deno.writeFile("qc.png", await qcPicture(r.input, r.labels, r.labelTable, { title: "T1" }));
+ * ```
+ */
 export function qcPicture(scan: Volume, labels: Volume, table: ClassInfo[], o: QcOptions = {}): Promise<Uint8Array> {
   return encodePng(qcImage(scan, labels, table, o));
 }

@@ -7,7 +7,16 @@ import denoJson from "../deno.json" with { type: "json" };
 import * as ort from "onnxruntime-node";
 import type { SegmentResult } from "./segment.ts";
 
-/** This package's version (from deno.json). */
+/**
+ * This package's version (from deno.json).
+ *
+ * @example
+ * ```ts
+ * import { VERSION } from "./report.ts";
+ *
+ * console.log(`siamize ${VERSION}`);
+ * ```
+ */
 export const VERSION: string = denoJson.version;
 
 /** Peak resident set size in bytes (Linux VmHWM), else the current RSS. */

@@ -10,12 +10,13 @@ import { parsePatch } from "./args.ts";
 import type { Compute } from "./args.ts";
 import { SiamizeError, UsageError } from "./errors.ts";
 import { toFloat32Model } from "./fp16.ts";
-import { checkPatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
+import { checkPatch, choosePatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
 import { readVolume } from "./io.ts";
 import type { Volume } from "./nifti.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "./ort.ts";
 import { type Fold, type PipelineConfig, postprocess, predictLogits, type Prepared, preprocess } from "./pipeline.ts";
 import type { Shape3 } from "./resample.ts";
+import { tissueVolumes, type VolumeRow } from "./volumes.ts";
 import type { DownloadProgress } from "./download.ts";
 import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "./weights.ts";
 
@@ -65,27 +66,38 @@ export interface SegmentOptions {
   signal?: AbortSignal;
   /** Backend creating the sessions (tests inject one). @default ONNX Runtime */
   backend?: Backend;
+  /**
+   * Available memory in bytes, for the automatic patch choice on the CPU
+   * when no patch is given. @default the system's available memory
+   */
+  availableMemory?: () => number;
 }
 
 /** Progress report. */
 export interface Progress {
   /** Fold index and count. */
   fold: number;
+  /** Number of folds. */
   folds: number;
   /** Tile index (1-based) and count per fold. */
   tile: number;
+  /** Tiles per fold. */
   tiles: number;
 }
 
 /** Seconds per stage. */
 export interface Timings {
+  /** Reading the input. */
   read: number;
   /** Model loading (and fp16 rewrite) — zero when sessions were reused. */
   load: number;
+  /** Stages 1-4 (reorient, crop, z-score, resample). */
   preprocess: number;
   /** Sum of network runs. */
   inference: number;
+  /** Stage 7 (resample back, argmax, probabilities). */
   postprocess: number;
+  /** The whole call. */
   total: number;
 }
 
@@ -97,34 +109,54 @@ export interface SegmentResult {
   probabilities?: Volume;
   /** The input scan as read. */
   input: Volume;
+  /** Volume per class (mL) and total intracranial volume, on the output grid. */
+  volumes: VolumeRow;
   /** The label table (index, name, abbreviation, colour, BIDS label). */
   labelTable: ClassInfo[];
   /** Provider that ran the networks. */
   provider: string;
+  /** CPU threads given to ONNX Runtime. */
   threads: number;
   /** Patch used (z, y, x). */
   patch: Shape3;
   /** Tiles per fold, and the models run. */
   tiles: number;
+  /** Paths of the models run. */
   models: string[];
   /** Canonical crop box, cropped and resampled shapes (z, y, x). */
   geometry: { box: number[][]; cropped: Shape3; resampled: Shape3; spacing: Shape3; nonFinite: number };
+  /** Seconds per stage. */
   timings: Timings;
 }
 
 const now = () => performance.now() / 1000;
 
+function systemAvailable(): number {
+  try {
+    return Deno.systemMemoryInfo().available;
+  } catch {
+    return Infinity; // no --allow-sys: cannot tell, keep the default
+  }
+}
+
 /**
  * A configured segmenter: sessions are created on first use and kept for
- * later inputs until {@linkcode Segmenter.close}.
+ * later inputs until {@linkcode Segmenter.close}. See
+ * {@linkcode createSegmenter} for an example.
  */
 export class Segmenter {
+  /** The options it was made with. */
   readonly options: SegmentOptions;
+  /** The model card in use. */
   readonly card: ModelCard;
-  readonly patch: Shape3;
+  /** Patch (z, y, x) in use. */
+  patch: Shape3;
+  /** Paths of the models run. */
   readonly models: ResolvedModel[];
+  /** CPU threads given to ONNX Runtime. */
   readonly threads: number;
   #sessions: NetworkSession[] = [];
+  #patchChecked = false;
   #backend: Backend;
 
   /** Validates options (patch, models) without loading anything. */
@@ -250,17 +282,34 @@ export class Segmenter {
     await this.ensureModels();
     const volume = typeof input === "string" ? await readVolume(input) : input;
     const tRead = now();
-    const cfg = this.config;
-    const prep: Prepared = preprocess(volume, cfg);
-    const tPre = now();
+    const spm = this.options.classes === "spm";
+    if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     let load = 0;
     let provider = "";
     {
-      // The first session decides the provider (and so whether to overlap).
+      // The first session decides the provider (and so whether to overlap,
+      // and whether host memory bounds the patch).
       const t = now();
-      await this.#session(0);
+      const first = await this.#session(0);
       load += now() - t;
+      if (first.provider === "cpu" && this.options.patch === undefined && !this.options.lowmem && !this.#patchChecked) {
+        this.#patchChecked = true;
+        const available = (this.options.availableMemory ?? systemAvailable)();
+        const c = choosePatch(this.card, available);
+        if (c.reduced) {
+          this.options.log?.(
+            `only ${(available / 2 ** 30).toFixed(1)} GiB available: patch ${c.patch.join("x")} instead of ${
+              this.patch.join("x")
+            }`,
+          );
+          this.patch = c.patch;
+        }
+      }
     }
+    const tLoad = now();
+    const cfg = this.config;
+    const prep: Prepared = preprocess(volume, cfg);
+    const tPre = now();
     const folds = this.models.length;
     const open = (k: number) => this.#session(k);
     const names = this.models.map((m) => m.name);
@@ -282,8 +331,6 @@ export class Segmenter {
       onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });
     const tInf = now();
-    const spm = this.options.classes === "spm";
-    if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads, {
       probabilities: this.options.tpm,
       temperature: this.options.tpmT,
@@ -294,6 +341,12 @@ export class Segmenter {
       labels: seg.labels,
       probabilities: seg.probabilities,
       input: volume,
+      volumes: tissueVolumes(
+        seg.labels,
+        spm ? this.card.spm!.classes : this.card.classes,
+        spm ? this.card.spm!.intracranial : this.card.intracranial,
+        typeof input === "string" ? input : "",
+      ),
       labelTable: spm ? this.card.spm!.classes : this.card.classes,
       provider,
       threads: this.threads,
@@ -307,10 +360,11 @@ export class Segmenter {
         spacing: prep.spacing,
         nonFinite: prep.stats.nonFinite,
       },
+      /** Seconds per stage. */
       timings: {
         read: tRead - t0,
         load,
-        preprocess: tPre - tRead,
+        preprocess: tPre - tLoad,
         inference: out.inferenceSeconds,
         postprocess: tPost - tInf,
         total: tPost - t0,
@@ -326,7 +380,41 @@ export class Segmenter {
   }
 }
 
-/** Segments one scan with fresh sessions, released afterwards. */
+/**
+ * A segmenter whose sessions are kept between calls (batches, notebooks,
+ * servers): call `segment()` as often as needed, then `close()`.
+ *
+ * @example
+ * ```ts ignore
+ * const segmenter = createSegmenter({ models: "all", compute: "auto" });
+ * try {
+ *   for (const scan of ["a.nii.gz", "b.nii.gz"]) {
+ *     const r = await segmenter.segment(scan);
+ *     console.log(scan, r.volumes.tiv_ml);
+ *   }
+ * } finally {
+ *   await segmenter.close();
+ * }
+ * ```
+ */
+export function createSegmenter(options: SegmentOptions = {}): Segmenter {
+  return new Segmenter(options);
+}
+
+/**
+ * Segments one scan with fresh sessions, released afterwards.
+ *
+ * @example
+ * ```ts ignore
+ * const ctl = new AbortController();
+ * const r = await segment("T1.nii.gz", {
+ *   models: "0",
+ *   onProgress: (p) => console.log(`fold ${p.fold + 1}/${p.folds} tile ${p.tile}/${p.tiles}`),
+ *   signal: ctl.signal,
+ * });
+ * console.log(r.provider, r.timings.total, r.labelTable[1].name);
+ * ```
+ */
 export async function segment(input: string | Volume, options: SegmentOptions = {}): Promise<SegmentResult> {
   const s = new Segmenter(options);
   try {

@@ -13,6 +13,7 @@ import type { Volume } from "./nifti.ts";
 
 /** One row: the input, TIV and each class's volume (mL). */
 export interface VolumeRow {
+  /** The input, as named by the caller. */
   input: string;
   /** Total intracranial volume (sum of the intracranial classes), mL. */
   tiv_ml: number;
@@ -20,7 +21,19 @@ export interface VolumeRow {
   [column: string]: string | number;
 }
 
-/** Computes the row for a label volume. */
+/**
+ * Per-class volumes (mL) and TIV of a label volume.
+ *
+ * @example
+ * ```ts
+ * import { makeVolume } from "./nifti.ts";
+ * import { SIAM_V03 } from "./model_card.ts";
+ * import { tissueVolumes } from "./volumes.ts";
+ *
+ * const labels = makeVolume(new Uint8Array(1000).fill(1), [10, 10, 10]); // 1 mm voxels, all gray matter
+ * console.log(tissueVolumes(labels, SIAM_V03.classes, SIAM_V03.intracranial, "x").GM_ml); // 1
+ * ```
+ */
 export function tissueVolumes(labels: Volume, table: ClassInfo[], intracranial: number[], input: string): VolumeRow {
   const counts = new Float64Array(table.length);
   for (let i = 0; i < labels.data.length; i++) counts[labels.data[i]]++;

@@ -37,6 +37,13 @@ function denoEnv(name: string): string | undefined {
  * The weights cache: `$SIAMIZE_CACHE_DIR`, else `$HOME/.cache/siamize/models`
  * (POSIX) or `%LOCALAPPDATA%/siamize/models` (Windows) — the C++ siamize's
  * layout, so one download serves both.
+ *
+ * @example
+ * ```ts
+ * import { cacheDir } from "./weights.ts";
+ *
+ * console.log(cacheDir((k) => (k === "HOME" ? "/home/me" : undefined), "linux")); // "/home/me/.cache/siamize/models"
+ * ```
  */
 export function cacheDir(env: Env = denoEnv, os: string = Deno.build.os): string {
   const explicit = env("SIAMIZE_CACHE_DIR");
@@ -55,6 +62,15 @@ export function cacheDir(env: Env = denoEnv, os: string = Deno.build.os): string
  * the card's N-th weights file, `all` → every fold, a bare file name → that
  * file in the cache, anything with a path separator or an existing file →
  * that path. Duplicates are kept once, in order.
+ *
+ * @example
+ * ```ts
+ * import { SIAM_V03 } from "./model_card.ts";
+ * import { resolveModels } from "./weights.ts";
+ *
+ * const models = resolveModels(["0,2"], SIAM_V03, "/cache");
+ * console.log(models.map((m) => m.path)); // ["/cache/fold_0_fp16.onnx", "/cache/fold_2_fp16.onnx"]
+ * ```
  */
 export function resolveModels(
   specs: string[],
@@ -150,12 +166,17 @@ export async function validateOnnx(path: string, card: ModelCard): Promise<void>
 export interface FetchModelOptions {
   /** Provider, for the CoreML URL variant. */
   compute?: string;
+  /** Download progress. */
   onProgress?: (p: DownloadProgress) => void;
+  /** One-line messages (retries, waiting for another process). */
   log?: (message: string) => void;
+  /** Cancels the download. */
   signal?: AbortSignal;
   /** Retry tuning (tests). */
   attempts?: number;
+  /** First retry delay in ms. */
   backoffMs?: number;
+  /** fetch to use (tests). */
   fetch?: typeof fetch;
 }
 
@@ -164,6 +185,14 @@ export interface FetchModelOptions {
  * I/O, SHA-256 when the card lists one) and renames it into place. A user
  * path that is missing is an error. Throws the one-line "how to stage it"
  * error when the download fails.
+ *
+ * @example
+ * ```ts ignore
+ * import { SIAM_V03 } from "./model_card.ts";
+ * import { cacheDir, fetchModel, resolveModels } from "./weights.ts";
+ *
+ * for (const m of resolveModels(["all"], SIAM_V03, cacheDir())) await fetchModel(m, SIAM_V03);
+ * ```
  */
 export async function fetchModel(
   m: ResolvedModel,

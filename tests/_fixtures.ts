@@ -6,6 +6,7 @@
  * @module
  */
 import { fromFileUrl, join } from "../lib/_std.ts";
+import { makeVolume, writeNifti } from "../lib/nifti.ts";
 
 /** Repository root. */
 export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));
@@ -179,4 +180,30 @@ json.dump({"shape": list(img.shape), "affine": img.affine.tolist(), "axcodes": l
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** A small head-like scan: a bright ellipsoid shell around a darker core. */
+export async function writeHead(path: string, seed = 1): Promise<void> {
+  const [nx, ny, nz] = [36, 40, 32];
+  const data = new Float32Array(nx * ny * nz);
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        const r = Math.hypot((x - 18) / 15, (y - 20) / 17, (z - 16) / 13);
+        if (r < 1) data[x + nx * (y + ny * z)] = (r > 0.8 ? 300 : 100 + 80 * r) + 5 * Math.sin(x * seed + y);
+      }
+    }
+  }
+  await writeNifti(
+    path,
+    makeVolume(data, [nx, ny, nz], [[1.2, 0, 0, -20], [0, 1.2, 0, -24], [0, 0, 1.2, -19], [0, 0, 0, 1]]),
+  );
+}
+
+/** Runs the CLI in-process, capturing stderr lines. */
+export async function runCli(argv: string[]): Promise<{ code: number; err: string[] }> {
+  const { main } = await import("../cli.ts");
+  const err: string[] = [];
+  const code = await main(argv, { out: () => {}, err: (l) => err.push(l), isTty: false });
+  return { code, err };
 }

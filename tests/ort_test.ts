@@ -83,3 +83,14 @@ Deno.test("patch sizes the card cannot take name the nearest valid ones", () => 
     "patch 250x256x200 is not valid for SIAM 0.3: Z must be a multiple of 64, X must be a multiple of 32; nearest valid: 256x256x192",
   );
 });
+
+Deno.test("automatic patch from available memory: default, low-memory, smaller", async () => {
+  const { choosePatch, estimatePeakBytes } = await import("../lib/model_card.ts");
+  const GiB = 2 ** 30;
+  assertEquals(choosePatch(SIAM_V03, 24 * GiB), { patch: [256, 256, 192], reduced: false });
+  assertEquals(choosePatch(SIAM_V03, 8 * GiB), { patch: [192, 192, 128], reduced: true });
+  const small = choosePatch(SIAM_V03, 3 * GiB);
+  assert(small.reduced && estimatePeakBytes(small.patch) <= 3 * GiB * 0.9, JSON.stringify(small));
+  assertEquals(checkPatch(SIAM_V03, small.patch), undefined);
+  assert(estimatePeakBytes([256, 256, 192]) > 10 * GiB && estimatePeakBytes([128, 128, 128]) < 4 * GiB);
+});

@@ -100,3 +100,16 @@ Deno.test("--upsample: labels stay on the 0.75 mm canonical grid; its affine map
   const p = multiply(invert(a), world).map((r) => Math.round(r[0]));
   assertEquals(labels.data[p[0] + rx * (p[1] + ry * p[2])], 1);
 });
+
+Deno.test("without -P, a CPU run with little memory picks a smaller patch and says so", async () => {
+  const { tinyModel } = await import("./_models.ts");
+  const lines: string[] = [];
+  const r = await segment(join(GOLDEN, "phantom.nii.gz"), {
+    models: await tinyModel(false),
+    compute: "cpu",
+    availableMemory: () => 4 * 2 ** 30,
+    log: (l) => lines.push(l),
+  });
+  assertEquals(r.patch, [64, 64, 64]);
+  assert(lines.some((l) => /only 4\.0 GiB available: patch 64x64x64 instead of 256x256x192/.test(l)), lines.join("\n"));
+});

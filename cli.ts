@@ -383,10 +383,15 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
   }
 }
 
-if (import.meta.main) {
-  const ctl = new AbortController();
-  // Ctrl-C / SIGTERM: remove temp files and locks, then exit at once (no
-  // partial output can exist: outputs appear only by renaming finished files).
+/**
+ * The process entry point: runs {@linkcode main} on `Deno.args` with
+ * Ctrl-C / SIGTERM cleanup (temp files and locks removed, exit 130 / 143;
+ * no partial output can exist, since outputs appear only by renaming
+ * finished files), then exits with its code.
+ */
+export async function run(): Promise<never> {
   installSignalCleanup();
-  Deno.exit(await main(Deno.args, defaultIo, ctl.signal));
+  Deno.exit(await main(Deno.args, defaultIo));
 }
+
+if (import.meta.main) await run();

@@ -94,3 +94,6 @@ export function writeVolume(
 ): Promise<void> {
   return writeAny(path, volume, options);
 }
+
+// `deno run -A jsr:@neurojson/siamize -i T1.nii.gz -o labels.nii.gz` runs the CLI.
+if (import.meta.main) await (await import("./cli.ts")).run();

@@ -185,10 +185,11 @@ async function segmentOne(
 }
 
 /** Progress hooks shared by folder and BIDS batches. */
-function batchHooks(opts: CliOptions, progress: ProgressReporter, signal?: AbortSignal): BatchOptions {
+function batchHooks(opts: CliOptions, progress: ProgressReporter, seg: Segmenter, signal?: AbortSignal): BatchOptions {
   return {
     overwrite: opts.overwrite,
     signal,
+    prefetch: (job) => seg.prefetch(job.input),
     onStart: (job, k, n) => progress.start(job.input, k, n),
     onError: (_job, msg) => progress.end(`FAILED: ${msg}`),
   };
@@ -221,7 +222,7 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
       if (opts.overwrite) await checkOutput({ ...opts, overwrite: true }, job.input, job.output);
       const written = await segmentOne(seg, { ...opts, overwrite: true }, job.input, job.output, progress);
       progress.end(`wrote ${written.join(", ")}`);
-    }, batchHooks(opts, progress, signal));
+    }, batchHooks(opts, progress, seg, signal));
     return reportBatch(summary, opts, io, progress);
   } finally {
     await seg.close();
@@ -333,7 +334,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
         await writeJson(o.probsegJson, probsegSidecar(job.scan, r.labelTable));
       }
       progress.end(`wrote ${o.dseg}`);
-    }, batchHooks(opts, progress, signal));
+    }, batchHooks(opts, progress, seg, signal));
     return reportBatch(summary, opts, io, progress);
   } finally {
     await seg.close();

@@ -142,6 +142,8 @@ export interface BatchOptions<J extends BatchJob = BatchJob> {
   onError?: (job: J, message: string) => void;
   /** Stops between jobs. */
   signal?: AbortSignal;
+  /** Called with the next job to run when a job starts (to read it ahead). */
+  prefetch?: (job: J) => void;
 }
 
 /**
@@ -155,12 +157,15 @@ export async function runBatch<J extends BatchJob>(
   o: BatchOptions<J> = {},
 ): Promise<BatchSummary> {
   const s: BatchSummary = { done: [], skipped: [], failed: [] };
+  const skip = await Promise.all(jobs.map((j) => (o.overwrite ? false : isValidOutput(j.output))));
   for (const [k, job] of jobs.entries()) {
     o.signal?.throwIfAborted();
-    if (!o.overwrite && await isValidOutput(job.output)) {
+    if (skip[k]) {
       s.skipped.push(job.input);
       continue;
     }
+    const next = jobs.findIndex((_, j) => j > k && !skip[j]);
+    if (next >= 0) o.prefetch?.(jobs[next]);
     o.onStart?.(job, k, jobs.length);
     try {
       await work(job);

@@ -131,6 +131,14 @@ export interface SegmentResult {
 
 const now = () => performance.now() / 1000;
 
+/** A prefetched input: read and preprocessed ahead of its turn. */
+interface Prefetched {
+  volume: Volume;
+  prep: Prepared;
+  read: number;
+  preprocess: number;
+}
+
 function systemAvailable(): number {
   try {
     return Deno.systemMemoryInfo().available;
@@ -157,6 +165,7 @@ export class Segmenter {
   readonly threads: number;
   #sessions: NetworkSession[] = [];
   #patchChecked = false;
+  #prefetched = new Map<string, Promise<Prefetched>>();
   #backend: Backend;
 
   /** Validates options (patch, models) without loading anything. */
@@ -276,11 +285,34 @@ export class Segmenter {
     return s;
   }
 
+  /**
+   * Starts reading and preprocessing a file in the background, so that a
+   * later `segment(path)` finds it ready (a batch prefetches the next input
+   * while the current one runs through the network). Errors surface in that
+   * `segment()` call.
+   */
+  prefetch(path: string): void {
+    if (this.#prefetched.has(path)) return;
+    const job = (async (): Promise<Prefetched> => {
+      await new Promise((r) => setTimeout(r, 0));
+      const t0 = now();
+      const volume = await readVolume(path);
+      const t1 = now();
+      const prep = preprocess(volume, this.config); // the patch does not enter preprocessing
+      return { volume, prep, read: t1 - t0, preprocess: now() - t1 };
+    })();
+    job.catch(() => {});
+    this.#prefetched.set(path, job);
+  }
+
   /** Segments a file path or an in-memory volume. */
   async segment(input: string | Volume): Promise<SegmentResult> {
     const t0 = now();
     await this.ensureModels();
-    const volume = typeof input === "string" ? await readVolume(input) : input;
+    const pending = typeof input === "string" ? this.#prefetched.get(input) : undefined;
+    if (pending) this.#prefetched.delete(input as string);
+    const ready = pending ? await pending : undefined;
+    const volume = ready ? ready.volume : typeof input === "string" ? await readVolume(input) : input;
     const tRead = now();
     const spm = this.options.classes === "spm";
     if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
@@ -308,7 +340,7 @@ export class Segmenter {
     }
     const tLoad = now();
     const cfg = this.config;
-    const prep: Prepared = preprocess(volume, cfg);
+    const prep: Prepared = ready ? ready.prep : preprocess(volume, cfg);
     const tPre = now();
     const folds = this.models.length;
     const open = (k: number) => this.#session(k);
@@ -362,9 +394,9 @@ export class Segmenter {
       },
       /** Seconds per stage. */
       timings: {
-        read: tRead - t0,
+        read: ready ? ready.read : tRead - t0,
         load,
-        preprocess: tPre - tLoad,
+        preprocess: ready ? ready.preprocess : tPre - tLoad,
         inference: out.inferenceSeconds,
         postprocess: tPost - tInf,
         total: tPost - t0,

@@ -60,7 +60,7 @@ Deno.test("output names and the skip / continue logic of a batch", async () => {
   await Deno.writeTextFile(join(dir.path, "half.nii.gz"), "garbage");
   assert(await isValidOutput(good));
   assert(!await isValidOutput(join(dir.path, "half.nii.gz")));
-  const seen: string[] = [];
+  const seen: string[] = [], prefetched: string[] = [];
   const s = await runBatch([
     { input: "a", output: good },
     { input: "b", output: join(dir.path, "half.nii.gz") },
@@ -68,8 +68,9 @@ Deno.test("output names and the skip / continue logic of a batch", async () => {
   ], (job) => {
     seen.push(job.input);
     return job.input === "b" ? Promise.reject(new Error("b is broken")) : Promise.resolve();
-  });
+  }, { prefetch: (job) => prefetched.push(job.input) });
   assertEquals(seen, ["b", "c"]);
+  assertEquals(prefetched, ["c"]); // the next job that will run, read ahead while "b" runs
   assertEquals(summaryLine(s), "1 done, 1 skipped, 1 failed");
   assertEquals(s.failed, [{ input: "b", error: "b is broken" }]);
 });

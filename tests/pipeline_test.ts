@@ -113,3 +113,74 @@ Deno.test("without -P, a CPU run with little memory picks a smaller patch and sa
   assertEquals(r.patch, [64, 64, 64]);
   assert(lines.some((l) => /only 4\.0 GiB available: patch 64x64x64 instead of 256x256x192/.test(l)), lines.join("\n"));
 });
+
+Deno.test("prefetch: the next input is read and preprocessed ahead; same labels; errors surface in segment()", async () => {
+  const { createSegmenter } = await import("../lib/segment.ts");
+  const s = createSegmenter({ models: ANALYTIC, card, patch: [64, 64, 48], compute: "cpu" });
+  try {
+    const phantom = join(GOLDEN, "phantom.nii.gz");
+    s.prefetch(phantom);
+    const a = await s.segment(phantom);
+    const b = await s.segment(phantom);
+    assertEquals(a.labels.data, b.labels.data);
+    s.prefetch("/no/such/scan.nii.gz");
+    let err = "";
+    try {
+      await s.segment("/no/such/scan.nii.gz");
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    assert(err.startsWith("/no/such/scan.nii.gz: cannot read"), err);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("folds run one after another into one accumulator: N folds = N sessions, N x tiles runs, one read", async () => {
+  const { segment: seg } = await import("../lib/segment.ts");
+  const { tinyModel } = await import("./_models.ts");
+  const model = await tinyModel(false);
+  let created = 0, runs = 0, released = 0;
+  const backend = {
+    create: () => {
+      created++;
+      return Promise.resolve({
+        inputName: "x",
+        outputName: "logits",
+        classes: 18,
+        provider: "cpu",
+        run: (tile: Float32Array) => {
+          runs++;
+          return Promise.resolve(new Float32Array(18 * tile.length).map((_, i) => (i % 18) === 3 ? 1 : 0));
+        },
+        release: () => {
+          released++;
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+  const copies = await Promise.all([0, 1, 2].map(async (k) => {
+    const p = join(await Deno.makeTempDir(), `f${k}.onnx`);
+    await Deno.copyFile(model, p);
+    return p;
+  }));
+  const r = await seg(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [64, 64, 48], backend });
+  assertEquals(created, 3);
+  assertEquals(runs, 3 * r.tiles);
+  assertEquals(released, 3);
+  assertEquals(r.models.length, 3);
+});
+
+Deno.test("the default 256x256x192 patch on Colin27 completes and overlays the input exactly", {
+  ignore: !(await import("./_fixtures.ts")).haveFile((await import("./_fixtures.ts")).CH2),
+}, async () => {
+  const { CH2 } = await import("./_fixtures.ts");
+  const r = await segment(CH2, { models: ANALYTIC, card, patch: [256, 256, 192], compute: "cpu" });
+  const src = await readNifti(CH2);
+  assertEquals(r.labels.dims, src.dims);
+  assertClose(r.labels.affine.flat(), src.affine.flat(), 0);
+  assertEquals([r.labels.header.qformCode, r.labels.header.sformCode], [src.header.qformCode, src.header.sformCode]);
+  assertEquals(r.geometry.resampled, [236, 287, 241]);
+  assertEquals(r.tiles, 4);
+});

@@ -207,3 +207,14 @@ export async function runCli(argv: string[]): Promise<{ code: number; err: strin
   const code = await main(argv, { out: () => {}, err: (l) => err.push(l), isTty: false });
   return { code, err };
 }
+
+/** Runs `fn` with environment variables set, restoring them afterwards. */
+export async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const prev = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+  try {
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(prev)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+}

@@ -2,7 +2,7 @@ import { main } from "../cli.ts";
 import { join } from "../lib/_std.ts";
 import { readNifti } from "../lib/nifti.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { craftNifti, GOLDEN, ROOT, tempDir } from "./_fixtures.ts";
+import { craftNifti, GOLDEN, ROOT, tempDir, withEnv } from "./_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const CARD = join(ROOT, "models", "testing", "analytic.json");
@@ -78,9 +78,7 @@ Deno.test("bad input: named in one line, non-zero exit, no output file", async (
 
 Deno.test("missing model: clear error naming the cache and how to stage it", async () => {
   await using dir = await tempDir();
-  const prev = Deno.env.get("SIAMIZE_CACHE_DIR");
-  Deno.env.set("SIAMIZE_CACHE_DIR", join(dir.path, "cache"));
-  try {
+  await withEnv({ SIAMIZE_CACHE_DIR: join(dir.path, "cache") }, async () => {
     const r = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-M", "2", "-q"]);
     assertEquals(r.code, 66);
     assert(
@@ -90,10 +88,7 @@ Deno.test("missing model: clear error naming the cache and how to stage it", asy
     const p = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-P", "100x64x48", "-q"]);
     assertEquals(p.code, 64);
     assert(/Z must be a multiple of 64, X must be a multiple of 32; nearest valid: 128x64x64/.test(p.err[0]), p.err[0]);
-  } finally {
-    if (prev === undefined) Deno.env.delete("SIAMIZE_CACHE_DIR");
-    else Deno.env.set("SIAMIZE_CACHE_DIR", prev);
-  }
+  });
 });
 
 Deno.test("end to end through the CLI: labels on the input grid, report, and existing outputs kept", async () => {

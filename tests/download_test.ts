@@ -6,7 +6,7 @@ import { readNifti } from "../lib/nifti.ts";
 import { cacheDir, fetchModel, resolveModels, validateOnnx, weightsUrl } from "../lib/weights.ts";
 import { fetchWeights } from "../scripts/fetch_weights.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { GOLDEN, ROOT, tempDir } from "./_fixtures.ts";
+import { GOLDEN, ROOT, tempDir, withEnv } from "./_fixtures.ts";
 import { tinyModel } from "./_models.ts";
 
 const MODEL = await Deno.readFile(await tinyModel(true, 11));
@@ -131,17 +131,12 @@ Deno.test("a server that ignores Range: fresh download from the start", async ()
 Deno.test("404 is final: one request, clear error, nothing cached", async () => {
   await withServer(() => new Response("no such file", { status: 404 }), async (s, dir) => {
     const m = resolveModels(["3"], SIAM_V03, dir)[0];
-    const prev = Deno.env.get("SIAMIZE_WEIGHTS_BASE_URL");
-    Deno.env.set("SIAMIZE_WEIGHTS_BASE_URL", s.base);
-    try {
+    await withEnv({ SIAMIZE_WEIGHTS_BASE_URL: s.base }, async () => {
       await assertRejects(
         () => fetchModel(m, SIAM_V03, quick),
         /^model fold_3_fp16\.onnx is not in the cache \(.*fold_3_fp16\.onnx\) and could not be downloaded: HTTP 404.*fetch-weights/,
       );
-    } finally {
-      if (prev === undefined) Deno.env.delete("SIAMIZE_WEIGHTS_BASE_URL");
-      else Deno.env.set("SIAMIZE_WEIGHTS_BASE_URL", prev);
-    }
+    });
     assertEquals(s.requests.length, 1);
     assertEquals(s.requests[0].path, "/w/fold_3_fp16.onnx");
     assertEquals([...Deno.readDirSync(dir)].length, 0);
@@ -174,17 +169,12 @@ Deno.test("wrong content (an HTML error page) is rejected and not cached", async
   const html = new TextEncoder().encode("<!DOCTYPE html><html><body><h1>Service unavailable</h1></body></html>");
   await withServer(() => new Response(html.slice(), { headers: { "content-type": "text/html" } }), async (s, dir) => {
     const m = resolveModels(["0"], SIAM_V03, dir)[0];
-    const prev = Deno.env.get("SIAMIZE_WEIGHTS_BASE_URL");
-    Deno.env.set("SIAMIZE_WEIGHTS_BASE_URL", s.base);
-    try {
+    await withEnv({ SIAMIZE_WEIGHTS_BASE_URL: s.base }, async () => {
       await assertRejects(
         () => fetchModel(m, SIAM_V03, quick),
         /could not be downloaded: rejected content: not an ONNX model/,
       );
-    } finally {
-      if (prev === undefined) Deno.env.delete("SIAMIZE_WEIGHTS_BASE_URL");
-      else Deno.env.set("SIAMIZE_WEIGHTS_BASE_URL", prev);
-    }
+    });
     assertEquals([...Deno.readDirSync(dir)].length, 0);
   });
 });
@@ -311,10 +301,7 @@ Deno.test("fetch-weights: fetched, skipped, failed; the CLI with -M 0 downloads 
     const p = new URL(req.url).pathname;
     return p.endsWith("fold_4_fp16.onnx") ? new Response("gone", { status: 404 }) : full(MODEL, req);
   }, async (s, dir) => {
-    const env = { SIAMIZE_CACHE_DIR: join(dir, "cache"), SIAMIZE_WEIGHTS_BASE_URL: s.base };
-    const prev = Object.fromEntries(Object.keys(env).map((k) => [k, Deno.env.get(k)]));
-    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-    try {
+    await withEnv({ SIAMIZE_CACHE_DIR: join(dir, "cache"), SIAMIZE_WEIGHTS_BASE_URL: s.base }, async () => {
       const first = await fetchWeights(["0", "4"], () => {}, true);
       assertEquals(first.fetched, ["fold_0_fp16.onnx"]);
       assertEquals(first.failed.map((f) => f.name), ["fold_4_fp16.onnx"]);
@@ -344,8 +331,6 @@ Deno.test("fetch-weights: fetched, skipped, failed; the CLI with -M 0 downloads 
       const labels = await readNifti(out);
       assertEquals(labels.dims, [80, 60, 90]);
       assert(new Set(labels.data).size > 1);
-    } finally {
-      for (const [k, v] of Object.entries(prev)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
+    });
   });
 });

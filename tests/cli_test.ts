@@ -78,17 +78,24 @@ Deno.test("bad input: named in one line, non-zero exit, no output file", async (
 
 Deno.test("missing model: clear error naming the cache and how to stage it", async () => {
   await using dir = await tempDir();
-  await withEnv({ SIAMIZE_CACHE_DIR: join(dir.path, "cache") }, async () => {
-    const r = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-M", "2", "-q"]);
-    assertEquals(r.code, 66);
-    assert(
-      /model fold_2_fp16\.onnx is not in the cache \(.*cache\/fold_2_fp16\.onnx\).*fetch-weights/.test(r.err[0]),
-      r.err[0],
-    );
-    const p = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-P", "100x64x48", "-q"]);
-    assertEquals(p.code, 64);
-    assert(/Z must be a multiple of 64, X must be a multiple of 32; nearest valid: 128x64x64/.test(p.err[0]), p.err[0]);
-  });
+  // A closed local port stands in for the unreachable weights host: no traffic leaves the machine.
+  await withEnv(
+    { SIAMIZE_CACHE_DIR: join(dir.path, "cache"), SIAMIZE_WEIGHTS_BASE_URL: "http://127.0.0.1:9/" },
+    async () => {
+      const r = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-M", "2", "-q"]);
+      assertEquals(r.code, 66);
+      assert(
+        /model fold_2_fp16\.onnx is not in the cache \(.*cache\/fold_2_fp16\.onnx\).*fetch-weights/.test(r.err[0]),
+        r.err[0],
+      );
+      const p = await run(["-i", PHANTOM, "-o", join(dir.path, "l.nii.gz"), "-P", "100x64x48", "-q"]);
+      assertEquals(p.code, 64);
+      assert(
+        /Z must be a multiple of 64, X must be a multiple of 32; nearest valid: 128x64x64/.test(p.err[0]),
+        p.err[0],
+      );
+    },
+  );
 });
 
 Deno.test("end to end through the CLI: labels on the input grid, report, and existing outputs kept", async () => {

@@ -280,3 +280,17 @@ Deno.test("CLI outputs: TPM, sidecar, JNIfTI, volumes, QC picture", async () => 
     "volumes6.tsv",
   ]);
 });
+
+Deno.test("JNIfTI inputs segment like their NIfTI originals", async () => {
+  await using dir = await tempDir();
+  const src = await readNifti(PHANTOM);
+  const bnii = join(dir.path, "phantom.bnii");
+  await writeVolume(bnii, src);
+  const a = await segment(PHANTOM, base);
+  const b = await segment(bnii, base);
+  assertEquals(b.labels.dims, a.labels.dims);
+  assertClose(b.labels.affine.flat(), a.labels.affine.flat(), 1e-5);
+  let same = 0;
+  for (let i = 0; i < a.labels.data.length; i++) if (a.labels.data[i] === b.labels.data[i]) same++;
+  assert(same / a.labels.data.length > 0.9999, `${same}`);
+});

@@ -160,6 +160,7 @@ async function segmentOne(
   const written = await writeOutputs(output, r, {
     format: opts.format,
     shuffle: opts.shuffle,
+    endian: opts.bniiEndian,
     sidecar: !opts.noSidecar,
     vol: opts.vol,
     qc: opts.qc,

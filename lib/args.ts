@@ -46,6 +46,8 @@ export interface CliOptions {
   format?: Format;
   /** `--shuffle`: byte-shuffle JNIfTI payloads. */
   shuffle: boolean;
+  /** `--bnii-endian`: byte order of .bnii numbers (little = BJData Draft 2; big = Draft 1 readers). */
+  bniiEndian: "little" | "big";
   /** `--lowmem`: smaller patch, no memory arena. */
   lowmem: boolean;
   /** `--no-arena`: disable ORT's CPU memory arena. */
@@ -89,6 +91,7 @@ const SPEC = {
   upsample: { type: "boolean" },
   format: { type: "string", short: "F" },
   shuffle: { type: "boolean" },
+  "bnii-endian": { type: "string" },
   lowmem: { type: "boolean" },
   "no-arena": { type: "boolean" },
   overwrite: { type: "boolean" },
@@ -128,6 +131,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --upsample         keep the 0.75 mm canonical grid instead of the input's
   -F, --format FMT       nii|jnii|bnii (default: from the output's extension)
       --shuffle          byte-shuffle JNIfTI payloads
+      --bnii-endian E    little (BJData Draft 2, default) or big (Draft 1
+                         readers such as Debian 12's python3-bjdata)
       --lowmem           patch 192x192x128 and no memory arena
       --no-arena         disable ONNX Runtime's CPU memory arena
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
@@ -245,6 +250,8 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
   if (format !== undefined && !(FORMAT_CHOICES as readonly string[]).includes(format)) {
     bad(`-F must be one of ${FORMAT_CHOICES.join("|")}, got "${format}"`);
   }
+  const bniiEndian = (s("bnii-endian") ?? "little").toLowerCase();
+  if (bniiEndian !== "little" && bniiEndian !== "big") bad(`--bnii-endian must be little or big, got "${bniiEndian}"`);
   const tpm = s("tpm");
   if (tpm !== undefined && tpm !== "0" && tpm !== "1") bad(`--tpm takes 0 or 1, got "${tpm}"`);
   const models = ((values.model as string[] | undefined) ?? [])
@@ -266,6 +273,7 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
     upsample: b("upsample"),
     format: format as Format | undefined,
     shuffle: b("shuffle"),
+    bniiEndian: bniiEndian as "little" | "big",
     lowmem: b("lowmem"),
     noArena: b("no-arena"),
     overwrite: b("overwrite"),

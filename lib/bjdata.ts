@@ -1,16 +1,25 @@
 /**
- * Binary JData (BJData Draft 2, little-endian) encoding and decoding — the
- * container of `.bnii` files. Byte arrays (`Uint8Array`) are written as
- * optimised `[$U#n` containers and read back as `Uint8Array`; typed
- * containers of other numbers are read back as arrays of numbers.
+ * Binary JData encoding and decoding — the container of `.bnii` files.
+ * BJData Draft 2 (current) is little-endian; Draft 1 (what Debian 12's
+ * python3-bjdata 0.2.5 reads) stored numbers big-endian, so both byte
+ * orders are supported. Byte arrays (`Uint8Array`) are written as optimised
+ * `[$U#n` containers and read back as `Uint8Array`; typed containers of
+ * other numbers are read back as arrays of numbers.
  *
  * @module
  */
+
+/** Byte order of BJData numbers: Draft 2 "little" (default) or Draft 1 "big". */
+export type Endian = "little" | "big";
 
 /** Values BJData can hold here. */
 export type BJValue = null | boolean | number | string | Uint8Array | BJValue[] | { [k: string]: BJValue };
 
 class Writer {
+  readonly le: boolean;
+  constructor(endian: Endian) {
+    this.le = endian === "little";
+  }
   #buf = new Uint8Array(1 << 16);
   #view = new DataView(this.#buf.buffer);
   #len = 0;
@@ -46,34 +55,34 @@ class Writer {
     } else if (v >= -32768 && v <= 32767) {
       this.marker("I");
       this.#ensure(2);
-      this.#view.setInt16(this.#len, v, true);
+      this.#view.setInt16(this.#len, v, this.le);
       this.#len += 2;
     } else if (v >= 0 && v <= 65535) {
       this.marker("u");
       this.#ensure(2);
-      this.#view.setUint16(this.#len, v, true);
+      this.#view.setUint16(this.#len, v, this.le);
       this.#len += 2;
     } else if (v >= -2147483648 && v <= 2147483647) {
       this.marker("l");
       this.#ensure(4);
-      this.#view.setInt32(this.#len, v, true);
+      this.#view.setInt32(this.#len, v, this.le);
       this.#len += 4;
     } else if (v >= 0 && v <= 4294967295) {
       this.marker("m");
       this.#ensure(4);
-      this.#view.setUint32(this.#len, v, true);
+      this.#view.setUint32(this.#len, v, this.le);
       this.#len += 4;
     } else {
       this.marker("L");
       this.#ensure(8);
-      this.#view.setBigInt64(this.#len, BigInt(v), true);
+      this.#view.setBigInt64(this.#len, BigInt(v), this.le);
       this.#len += 8;
     }
   }
   float(v: number) {
     this.marker("D");
     this.#ensure(8);
-    this.#view.setFloat64(this.#len, v, true);
+    this.#view.setFloat64(this.#len, v, this.le);
     this.#len += 8;
   }
   string(s: string) {
@@ -117,17 +126,18 @@ function encodeValue(w: Writer, v: BJValue): void {
   }
 }
 
-/** Encodes a value as BJData (little-endian). */
-export function encodeBJData(v: BJValue): Uint8Array {
-  const w = new Writer();
+/** Encodes a value as BJData (little-endian unless `endian` is "big"). */
+export function encodeBJData(v: BJValue, endian: Endian = "little"): Uint8Array {
+  const w = new Writer(endian);
   encodeValue(w, v);
   return w.result();
 }
 
 const SIZES: Record<string, number> = { i: 1, U: 1, I: 2, u: 2, l: 4, m: 4, L: 8, M: 8, h: 2, d: 4, D: 8, C: 1, B: 1 };
 
-/** Decodes BJData (little-endian); throws on malformed input. */
-export function decodeBJData(data: Uint8Array): BJValue {
+/** Decodes BJData of the given byte order; throws on malformed input. */
+export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJValue {
+  const le = endian === "little";
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let p = 0;
   const need = (n: number) => {
@@ -152,31 +162,31 @@ export function decodeBJData(data: Uint8Array): BJValue {
         v = view.getUint8(p);
         break;
       case "I":
-        v = view.getInt16(p, true);
+        v = view.getInt16(p, le);
         break;
       case "u":
-        v = view.getUint16(p, true);
+        v = view.getUint16(p, le);
         break;
       case "l":
-        v = view.getInt32(p, true);
+        v = view.getInt32(p, le);
         break;
       case "m":
-        v = view.getUint32(p, true);
+        v = view.getUint32(p, le);
         break;
       case "L":
-        v = Number(view.getBigInt64(p, true));
+        v = Number(view.getBigInt64(p, le));
         break;
       case "M":
-        v = Number(view.getBigUint64(p, true));
+        v = Number(view.getBigUint64(p, le));
         break;
       case "h":
-        v = view.getFloat16(p, true);
+        v = view.getFloat16(p, le);
         break;
       case "d":
-        v = view.getFloat32(p, true);
+        v = view.getFloat32(p, le);
         break;
       default:
-        v = view.getFloat64(p, true);
+        v = view.getFloat64(p, le);
     }
     p += n;
     return v;
@@ -264,5 +274,6 @@ export function decodeBJData(data: Uint8Array): BJValue {
     }
   };
   const v = value(marker());
+  if (p !== data.length) throw new Error(`BJData: ${data.length - p} bytes after the value`);
   return v;
 }

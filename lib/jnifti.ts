@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { type Affine, affineToQuaternion, identity } from "./affine.ts";
-import { type BJValue, decodeBJData, encodeBJData } from "./bjdata.ts";
+import { type Affine, affineToQuaternion, det3, identity } from "./affine.ts";
+import { type BJValue, decodeBJData, encodeBJData, type Endian } from "./bjdata.ts";
 import { EXIT_NOINPUT, InputError } from "./errors.ts";
 import { errorText, writeFileAtomic } from "./fsutil.ts";
 import { compress, decompress } from "./gzip.ts";
@@ -37,6 +37,12 @@ export interface JniftiWriteOptions {
   description?: string;
   /** NIfTI intent code (1002 = labels). */
   intentCode?: number;
+  /**
+   * Byte order of `.bnii` numbers: "little" (BJData Draft 2, the current
+   * spec) or "big" (Draft 1, for readers such as Debian 12's python3-bjdata).
+   * @default "little"
+   */
+  endian?: Endian;
 }
 
 const ARRAYS = ARRAY_TYPES;
@@ -154,7 +160,7 @@ async function buildDocument(vol: Volume, o: JniftiWriteOptions, binary: boolean
 /** Encodes a volume as `.jnii` (text) or `.bnii` (binary) bytes. */
 export async function encodeJnifti(vol: Volume, binary: boolean, o: JniftiWriteOptions = {}): Promise<Uint8Array> {
   const doc = await buildDocument(vol, o, binary);
-  return binary ? encodeBJData(doc) : new TextEncoder().encode(JSON.stringify(doc) + "\n");
+  return binary ? encodeBJData(doc, o.endian) : new TextEncoder().encode(JSON.stringify(doc) + "\n");
 }
 
 /** Writes `.jnii` / `.bnii` (by extension unless `binary` is given), atomically. */
@@ -171,18 +177,46 @@ function fail(path: string, problem: string): never {
   throw new InputError(path, problem);
 }
 
-/** Parses JNIfTI bytes (text or binary, detected by content). */
+/** Whether an affine looks like one a scanner wrote (finite, invertible, sane sizes). */
+function plausible(a: Affine): boolean {
+  const flat = a.slice(0, 3).flat();
+  if (!flat.every((x) => Number.isFinite(x) && Math.abs(x) < 1e7)) return false;
+  return Math.abs(det3(a.slice(0, 3).map((r) => r.slice(0, 3)))) > 1e-9;
+}
+
+/**
+ * Parses JNIfTI bytes (text or binary, detected by content). Binary files
+ * are read as little-endian BJData (Draft 2); when that gives no plausible
+ * affine, as big-endian (Draft 1).
+ */
 export async function parseJnifti(path: string, raw: Uint8Array): Promise<Volume> {
   if (raw.length === 0) fail(path, "empty file");
-  let doc: Record<string, unknown>;
   const first = raw.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
   const text = first >= 0 && raw[first] === 0x7b && raw[first + 1] !== undefined &&
     /[\s"}]/.test(String.fromCharCode(raw[first + 1]));
-  try {
-    doc = (text ? JSON.parse(new TextDecoder().decode(raw)) : decodeBJData(raw)) as Record<string, unknown>;
-  } catch (e) {
-    fail(path, `not a JNIfTI file (${errorText(e)})`);
+  if (text) {
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(raw));
+    } catch (e) {
+      fail(path, `not a JNIfTI file (${errorText(e)})`);
+    }
+    return fromDocument(path, doc);
   }
+  let firstError: unknown;
+  for (const endian of ["little", "big"] as const) {
+    try {
+      const v = await fromDocument(path, decodeBJData(raw, endian) as Record<string, unknown>);
+      if (plausible(v.affine) || endian === "big") return v;
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  if (firstError instanceof InputError) throw firstError;
+  fail(path, `not a JNIfTI file (${errorText(firstError)})`);
+}
+
+async function fromDocument(path: string, doc: Record<string, unknown>): Promise<Volume> {
   const hdr = doc?.NIFTIHeader as Record<string, unknown> | undefined;
   const nd = doc?.NIFTIData as Record<string, unknown> | undefined;
   if (!hdr || !nd) fail(path, "not a JNIfTI file (no NIFTIHeader/NIFTIData)");

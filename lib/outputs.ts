@@ -45,6 +45,8 @@ export interface OutputOptions {
   format?: Format;
   /** Byte-shuffle JNIfTI probability payloads. */
   shuffle?: boolean;
+  /** Byte order of `.bnii` numbers. @default "little" */
+  endian?: "little" | "big";
   /** Write `<stem>.labels.tsv` beside NIfTI outputs. @default true */
   sidecar?: boolean;
   /** Append per-class volumes to this table (.csv, .tsv, .json). */
@@ -83,6 +85,7 @@ export async function writeOutputs(path: string, r: SegmentResult, o: OutputOpti
     cal: [0, r.labelTable.length - 1],
     descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
     labels: r.labelTable,
+    endian: o.endian,
   });
   written.push(path);
   if (r.probabilities) {
@@ -95,6 +98,7 @@ export async function writeOutputs(path: string, r: SegmentResult, o: OutputOpti
       descrip: "siamize probabilities",
       labels: r.labelTable,
       shuffle: o.shuffle,
+      endian: o.endian,
     });
     written.push(p);
   }

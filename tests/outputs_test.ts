@@ -294,3 +294,52 @@ Deno.test("JNIfTI inputs segment like their NIfTI originals", async () => {
   for (let i = 0; i < a.labels.data.length; i++) if (a.labels.data[i] === b.labels.data[i]) same++;
   assert(same / a.labels.data.length > 0.9999, `${same}`);
 });
+
+const haveBjdata = (() => {
+  try {
+    return new Deno.Command(PYTHON, { args: ["-c", "import jdata, bjdata, numpy"], stdout: "null", stderr: "null" })
+      .outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test("big-endian .bnii (BJData Draft 1) round-trips and reads like the little-endian one", async () => {
+  await using dir = await tempDir();
+  const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
+  const vol = makeVolume(new Float32Array(3 * 4 * 5).map((_, i) => i * 0.25 - 3), [3, 4, 5], affine);
+  for (const endian of ["little", "big"] as const) {
+    const p = join(dir.path, `${endian}.bnii`);
+    await writeVolume(p, vol, { endian, labels: SIAM_V03.classes });
+    const back = await readVolume(p);
+    assertClose(back.data, vol.data, 0);
+    assertClose(back.affine.flat(), affine.flat(), 1e-12);
+  }
+  const le = await Deno.readFile(join(dir.path, "little.bnii")), be = await Deno.readFile(join(dir.path, "big.bnii"));
+  assert(le.some((b, i) => b !== be[i]), "the byte orders differ");
+});
+
+Deno.test({
+  name: "Debian's python3-bjdata (Draft 1) loads our big-endian .bnii with the same array and affine",
+  ignore: !haveBjdata,
+  fn: async () => {
+    await using dir = await tempDir();
+    const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
+    const vol = makeVolume(new Uint8Array(3 * 4 * 5).map((_, i) => i % 18), [3, 4, 5], affine);
+    const p = join(dir.path, "v.bnii");
+    await writeVolume(p, vol, { endian: "big", labels: SIAM_V03.classes });
+    const script = `
+import sys, json, jdata, numpy as np
+d = jdata.load(sys.argv[1])
+a = np.asarray(d["NIFTIData"])
+print(json.dumps({"shape": list(a.shape), "x_fastest": a.flatten(order="F").tolist(), "affine": np.asarray(d["NIFTIHeader"]["Affine"], dtype=float).tolist()}))
+`;
+    const r = await new Deno.Command(PYTHON, { args: ["-c", script, p], stdout: "piped", stderr: "piped" }).output();
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    const got = JSON.parse(new TextDecoder().decode(r.stdout));
+    assertEquals(got.shape, [3, 4, 5]);
+    assertClose(got.x_fastest, vol.data, 0);
+    assertClose(got.affine.flat(), affine.slice(0, 3).flat(), 1e-12);
+  },
+});

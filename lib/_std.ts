@@ -23,20 +23,11 @@ export const resolve: (...parts: string[]) => string = nodePath.resolve;
 export const relative: (from: string, to: string) => string = nodePath.relative;
 /** Whether a path is absolute. */
 export const isAbsolute: (path: string) => boolean = nodePath.isAbsolute;
-/** The platform's path separator. */
-export const SEP: string = nodePath.sep;
 
 /** Options of {@linkcode parseArgs}: the `node:util` shape. */
 export type ParseArgsConfig = Parameters<typeof nodeParseArgs>[0];
 /** Command-line parser (strict, with short aliases and typed values). */
 export const parseArgs = nodeParseArgs;
-
-/** A file URL for a local path. */
-export function toFileUrl(path: string): URL {
-  const u = new URL("file://");
-  u.pathname = resolve(path);
-  return u;
-}
 
 /** The local path of a `file:` URL. */
 export function fromFileUrl(url: string | URL): string {

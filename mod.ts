@@ -49,6 +49,7 @@ export type { DownloadProgress } from "./lib/download.ts";
 export type { Shape3 } from "./lib/resample.ts";
 export type { PipelineConfig } from "./lib/pipeline.ts";
 export type { JniftiWriteOptions } from "./lib/jnifti.ts";
+export type { Endian } from "./lib/bjdata.ts";
 export type { Env, FetchModelOptions } from "./lib/weights.ts";
 export type { QcOptions } from "./lib/qc.ts";
 export { VERSION } from "./lib/report.ts";

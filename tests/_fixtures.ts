@@ -138,19 +138,24 @@ export async function gzipBytes(b: Uint8Array): Promise<Uint8Array> {
 /** Debian's python3 with nibabel, if installed (tests that need it skip otherwise). */
 export const PYTHON = "/usr/bin/python3";
 
-let nibabelChecked: boolean | undefined;
+const pythonChecked = new Map<string, boolean>();
+/** Whether Debian's `/usr/bin/python3` imports these modules here (tests that need them skip otherwise). */
+export function havePython(modules: string[]): boolean {
+  const key = modules.join(",");
+  if (!pythonChecked.has(key)) {
+    let ok = false;
+    try {
+      ok = new Deno.Command(PYTHON, { args: ["-c", `import ${key}`], stdout: "null", stderr: "null" }).outputSync()
+        .success;
+    } catch { /* no python */ }
+    pythonChecked.set(key, ok);
+  }
+  return pythonChecked.get(key)!;
+}
+
 /** Whether `/usr/bin/python3 -c "import nibabel"` works here. */
 export function haveNibabel(): boolean {
-  if (nibabelChecked === undefined) {
-    try {
-      const r = new Deno.Command(PYTHON, { args: ["-c", "import nibabel, numpy"], stdout: "null", stderr: "null" })
-        .outputSync();
-      nibabelChecked = r.success;
-    } catch {
-      nibabelChecked = false;
-    }
-  }
-  return nibabelChecked;
+  return havePython(["nibabel", "numpy"]);
 }
 
 /** nibabel's view of a file: shape, affine, and get_fdata() as float64. */

@@ -11,7 +11,7 @@ import { argmaxProbabilities, mergeClasses, softmaxInPlace } from "../lib/probab
 import { segment } from "../lib/segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "../lib/volumes.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./_assert.ts";
-import { GOLDEN, PYTHON, ROOT, tempDir } from "./_fixtures.ts";
+import { GOLDEN, havePython, PYTHON, ROOT, tempDir } from "./_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const PHANTOM = join(GOLDEN, "phantom.nii.gz");
@@ -133,39 +133,6 @@ Deno.test("bad JNIfTI input is a one-line error naming the file", async () => {
     /^x\.jnii: not a JNIfTI file \(no NIFTIHeader/,
   );
   await assertRejects(() => parseJnifti("x.bnii", new Uint8Array([0x7b, 0x55])), /^x\.bnii: not a JNIfTI file/);
-});
-
-const haveJdata = (() => {
-  try {
-    return new Deno.Command(PYTHON, { args: ["-c", "import jdata, numpy"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-Deno.test({
-  name: "Debian's python3-jdata loads our .jnii with the same array and affine",
-  ignore: !haveJdata,
-  fn: async () => {
-    await using dir = await tempDir();
-    const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
-    const vol = makeVolume(new Float32Array(3 * 4 * 5).map((_, i) => i * 0.5), [3, 4, 5], affine);
-    const p = join(dir.path, "v.jnii");
-    await writeVolume(p, vol);
-    const script = `
-import sys, json, jdata, numpy as np
-d = jdata.load(sys.argv[1])
-a = np.asarray(d["NIFTIData"])
-print(json.dumps({"shape": list(a.shape), "x_fastest": a.flatten(order="F").tolist(), "affine": np.asarray(d["NIFTIHeader"]["Affine"]).tolist()}))
-`;
-    const r = await new Deno.Command(PYTHON, { args: ["-c", script, p], stdout: "piped", stderr: "piped" }).output();
-    assert(r.success, new TextDecoder().decode(r.stderr));
-    const got = JSON.parse(new TextDecoder().decode(r.stdout));
-    assertEquals(got.shape, [3, 4, 5]);
-    assertClose(got.x_fastest, vol.data, 0);
-    assertClose(got.affine.flat(), affine.slice(0, 3).flat(), 1e-12);
-  },
 });
 
 Deno.test("volumes: per class mL sum to the head volume; tables append; label table TSV", async () => {
@@ -295,16 +262,6 @@ Deno.test("JNIfTI inputs segment like their NIfTI originals", async () => {
   assert(same / a.labels.data.length > 0.9999, `${same}`);
 });
 
-const haveBjdata = (() => {
-  try {
-    return new Deno.Command(PYTHON, { args: ["-c", "import jdata, bjdata, numpy"], stdout: "null", stderr: "null" })
-      .outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test("big-endian .bnii (BJData Draft 1) round-trips and reads like the little-endian one", async () => {
   await using dir = await tempDir();
   const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
@@ -320,26 +277,39 @@ Deno.test("big-endian .bnii (BJData Draft 1) round-trips and reads like the litt
   assert(le.some((b, i) => b !== be[i]), "the byte orders differ");
 });
 
-Deno.test({
-  name: "Debian's python3-bjdata (Draft 1) loads our big-endian .bnii with the same array and affine",
-  ignore: !haveBjdata,
-  fn: async () => {
-    await using dir = await tempDir();
-    const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
-    const vol = makeVolume(new Uint8Array(3 * 4 * 5).map((_, i) => i % 18), [3, 4, 5], affine);
-    const p = join(dir.path, "v.bnii");
-    await writeVolume(p, vol, { endian: "big", labels: SIAM_V03.classes });
-    const script = `
+/** What Debian's python3-jdata (and, for .bnii, python3-bjdata) loads from a file: shape, x-fastest values, affine. */
+async function jdataLoad(path: string): Promise<{ shape: number[]; x_fastest: number[]; affine: number[][] }> {
+  const script = `
 import sys, json, jdata, numpy as np
 d = jdata.load(sys.argv[1])
 a = np.asarray(d["NIFTIData"])
-print(json.dumps({"shape": list(a.shape), "x_fastest": a.flatten(order="F").tolist(), "affine": np.asarray(d["NIFTIHeader"]["Affine"], dtype=float).tolist()}))
+print(json.dumps({"shape": list(a.shape), "x_fastest": a.flatten(order="F").tolist(),
+                  "affine": np.asarray(d["NIFTIHeader"]["Affine"], dtype=float).tolist()}))
 `;
-    const r = await new Deno.Command(PYTHON, { args: ["-c", script, p], stdout: "piped", stderr: "piped" }).output();
-    assert(r.success, new TextDecoder().decode(r.stderr));
-    const got = JSON.parse(new TextDecoder().decode(r.stdout));
-    assertEquals(got.shape, [3, 4, 5]);
-    assertClose(got.x_fastest, vol.data, 0);
-    assertClose(got.affine.flat(), affine.slice(0, 3).flat(), 1e-12);
-  },
-});
+  const r = await new Deno.Command(PYTHON, { args: ["-c", script, path], stdout: "piped", stderr: "piped" }).output();
+  assert(r.success, new TextDecoder().decode(r.stderr));
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
+for (
+  const [ext, modules, endian, what] of [
+    [".jnii", ["jdata"], "little", "python3-jdata loads our .jnii"],
+    [".bnii", ["jdata", "bjdata"], "big", "python3-bjdata (Draft 1) loads our big-endian .bnii"],
+  ] as const
+) {
+  Deno.test({
+    name: `Debian's ${what} with the same array and affine`,
+    ignore: !havePython([...modules, "numpy"]),
+    fn: async () => {
+      await using dir = await tempDir();
+      const affine = [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]];
+      const vol = makeVolume(new Float32Array(3 * 4 * 5).map((_, i) => i * 0.5), [3, 4, 5], affine);
+      const p = join(dir.path, `v${ext}`);
+      await writeVolume(p, vol, { endian, labels: SIAM_V03.classes });
+      const got = await jdataLoad(p);
+      assertEquals(got.shape, [3, 4, 5]);
+      assertClose(got.x_fastest, vol.data, 0);
+      assertClose(got.affine.flat(), affine.slice(0, 3).flat(), 1e-12);
+    },
+  });
+}

@@ -45,7 +45,7 @@ export { tissueVolumes, type VolumeRow } from "./lib/volumes.ts";
 export { InputError, SiamizeError, UsageError } from "./lib/errors.ts";
 export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionConfig } from "./lib/ort.ts";
 export type { Compute } from "./lib/args.ts";
-export type { DownloadProgress } from "./lib/download.ts";
+export type { DownloadOptions, DownloadProgress } from "./lib/download.ts";
 export type { Shape3 } from "./lib/resample.ts";
 export type { PipelineConfig } from "./lib/pipeline.ts";
 export type { JniftiWriteOptions } from "./lib/jnifti.ts";

@@ -109,7 +109,7 @@ export function cropTo(data: ArrayLike<number>, shape: Shape3, box: Box): Float3
 /** Pastes a box-shaped array into a zero-filled array of `shape`. */
 export function pasteInto<T extends Uint8Array | Float32Array>(part: T, shape: Shape3, box: Box, out: T): T {
   const [, ny, nx] = shape;
-  const [, cy, cx] = boxShape(box);
+  const cx = box[2][1] - box[2][0];
   let o = 0;
   for (let z = box[0][0]; z < box[0][1]; z++) {
     for (let y = box[1][0]; y < box[1][1]; y++) {
@@ -118,6 +118,5 @@ export function pasteInto<T extends Uint8Array | Float32Array>(part: T, shape: S
       o += cx;
     }
   }
-  void cy;
   return out;
 }

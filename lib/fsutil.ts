@@ -80,6 +80,15 @@ export async function writeFileAtomic(path: string, data: Uint8Array | ReadableS
   }
 }
 
+/** Whether `path` is an existing file (synchronous). */
+export function isFileSync(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether something exists at `path`. */
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "./_std.ts";
 import type { Compute } from "./args.ts";
 import { SiamizeError } from "./errors.ts";
+import { isFileSync } from "./fsutil.ts";
 import type { Shape3 } from "./resample.ts";
 
 /** Graph optimisation levels of ONNX Runtime. */
@@ -96,15 +97,6 @@ export function autoOrder(os: string = Deno.build.os): Compute[] {
   return ["cuda", "webgpu"];
 }
 
-function fileExists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Why a provider cannot start here, checked cheaply before asking ORT
  * (which prints native errors of its own); undefined when it may work.
@@ -118,7 +110,7 @@ export function providerObstacle(p: Compute, binDir: string | undefined = ortBin
   }
   if ((p === "cuda" || p === "tensorrt") && binDir && Deno.build.os === "linux") {
     const lib = `libonnxruntime_providers_${p}.so`;
-    if (!fileExists(join(binDir, lib))) {
+    if (!isFileSync(join(binDir, lib))) {
       return `${lib} is not installed (reinstall onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 and --allow-scripts; see README)`;
     }
   }

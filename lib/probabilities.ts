@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { type Box, boxShape, pasteInto } from "./crop.ts";
+import { argmaxChannels } from "./postprocess.ts";
 import { Resizer, type Shape3 } from "./resample.ts";
 
 /** Resizes every channel of (C, from) logits to (C, to); returns a new array (or the input when shapes match). */
@@ -57,46 +59,20 @@ export function mergeClasses(p: Float32Array, classes: number, map: number[], ou
 /** Argmax over channels (first maximum wins, like numpy). */
 export function argmaxProbabilities(p: Float32Array, classes: number): Uint8Array {
   const n = p.length / classes;
-  const labels = new Uint8Array(n);
-  const best = p.slice(0, n);
-  for (let c = 1; c < classes; c++) {
-    const ch = p.subarray(c * n, (c + 1) * n);
-    for (let i = 0; i < n; i++) {
-      if (ch[i] > best[i]) {
-        best[i] = ch[i];
-        labels[i] = c;
-      }
-    }
-  }
-  return labels;
+  return argmaxChannels(p, 0, classes, [n, 1, 1], [n, 1, 1]).labels;
 }
 
 /**
  * Pastes (C, box) channels into a (C, full) grid; outside the box the
  * `fill` channel is 1 and the others 0 (probability of background).
  */
-export function pasteChannels(
-  p: Float32Array,
-  classes: number,
-  full: Shape3,
-  box: [number, number][],
-  fill: number,
-): Float32Array {
-  const [nz, ny, nx] = full;
-  const n = nz * ny * nx;
-  const [bz, by, bx] = box.map(([a, b]) => b - a);
-  const bn = bz * by * bx;
+export function pasteChannels(p: Float32Array, classes: number, full: Shape3, box: Box, fill: number): Float32Array {
+  const n = full[0] * full[1] * full[2];
+  const bn = boxShape(box).reduce((a, c) => a * c, 1);
   const out = new Float32Array(classes * n);
   out.subarray(fill * n, (fill + 1) * n).fill(1);
   for (let c = 0; c < classes; c++) {
-    let o = c * bn;
-    for (let z = box[0][0]; z < box[0][1]; z++) {
-      for (let y = box[1][0]; y < box[1][1]; y++) {
-        const d = c * n + (z * ny + y) * nx + box[2][0];
-        out.set(p.subarray(o, o + bx), d);
-        o += bx;
-      }
-    }
+    pasteInto(p.subarray(c * bn, (c + 1) * bn), full, box, out.subarray(c * n, (c + 1) * n));
   }
   return out;
 }

@@ -92,8 +92,7 @@ export function qcImage(scan: Volume, labels: Volume, table: ClassInfo[], o: QcO
           img.data.set([r, gg, b], ((offY + py) * width + offX + px) * 3);
         }
       }
-      const mm = can.affine[f][0] * (f === 0 ? fixed : 0) + can.affine[f][1] * (f === 1 ? fixed : 0) +
-        can.affine[f][2] * (f === 2 ? fixed : 0) + can.affine[f][3];
+      const mm = can.affine[f][f] * fixed + can.affine[f][3]; // world position of the slice (canonical: diagonal)
       drawText(img, `${name} ${"XYZ"[f]}=${mm.toFixed(0)}`, ox + 3, oy + 3, [255, 255, 0]);
     }
   });

@@ -9,7 +9,7 @@
  * @module
  */
 import { LogitAccumulator } from "./ensemble.ts";
-import type { Shape3 } from "./resample.ts";
+import { roundHalfEven, type Shape3 } from "./resample.ts";
 
 /**
  * nnU-Net's `compute_steps_for_sliding_window`: per axis, the fewest tiles
@@ -24,13 +24,8 @@ export function tileStarts(size: number[], patch: number[], step = 0.5): number[
     const count = Math.ceil((n - p) / target) + 1;
     const maxStart = n - p;
     const stride = count > 1 ? maxStart / (count - 1) : 99999999999;
-    return Array.from({ length: count }, (_, i) => roundHalfEvenNp(stride * i));
+    return Array.from({ length: count }, (_, i) => roundHalfEven(stride * i));
   });
-}
-
-function roundHalfEvenNp(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Gaussian-filter kernel of SciPy (`_gaussian_kernel1d`, order 0, truncate 4). */

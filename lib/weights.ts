@@ -6,7 +6,8 @@
  */
 import { isAbsolute, join, resolve } from "./_std.ts";
 import { EXIT_NOINPUT, SiamizeError } from "./errors.ts";
-import { downloadFile, type DownloadProgress } from "./download.ts";
+import { isFileSync } from "./fsutil.ts";
+import { downloadFile, type DownloadOptions } from "./download.ts";
 import type { ModelCard } from "./model_card.ts";
 import { decodeModel } from "./onnx_proto.ts";
 
@@ -76,7 +77,7 @@ export function resolveModels(
   specs: string[],
   card: ModelCard,
   cache: string,
-  exists: (p: string) => boolean = fileExists,
+  exists: (p: string) => boolean = isFileSync,
 ): ResolvedModel[] {
   const out: ResolvedModel[] = [];
   const seen = new Set<string>();
@@ -107,14 +108,6 @@ export function resolveModels(
   }
   if (!out.length) throw new SiamizeError("-M names no model", 64);
   return out;
-}
-
-function fileExists(p: string): boolean {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** The one-line error for a model that is neither in the cache nor downloadable. */
@@ -163,22 +156,12 @@ export async function validateOnnx(path: string, card: ModelCard): Promise<void>
 }
 
 /** Options of {@linkcode fetchModel}. */
-export interface FetchModelOptions {
-  /** Provider, for the CoreML URL variant. */
-  compute?: string;
-  /** Download progress. */
-  onProgress?: (p: DownloadProgress) => void;
-  /** One-line messages (retries, waiting for another process). */
-  log?: (message: string) => void;
-  /** Cancels the download. */
-  signal?: AbortSignal;
-  /** Retry tuning (tests). */
-  attempts?: number;
-  /** First retry delay in ms. */
-  backoffMs?: number;
-  /** fetch to use (tests). */
-  fetch?: typeof fetch;
-}
+export type FetchModelOptions =
+  & Pick<DownloadOptions, "onProgress" | "log" | "signal" | "attempts" | "backoffMs" | "fetch">
+  & {
+    /** Provider, for the CoreML URL variant. */
+    compute?: string;
+  };
 
 /**
  * Makes sure a cache model is present: downloads, verifies (length, ONNX
@@ -199,7 +182,7 @@ export async function fetchModel(
   card: ModelCard,
   o: FetchModelOptions = {},
 ): Promise<"downloaded" | "present"> {
-  if (fileExists(m.path)) return "present";
+  if (isFileSync(m.path)) return "present";
   if (!m.fromCache) throw missingModelError(m);
   const url = weightsUrl(card, m.name, o.compute);
   try {

@@ -193,14 +193,10 @@ export function buildResEncUNet(spec: UNetSpec): { bytes: Uint8Array; parameters
     }
     x = y;
   }
-  let logits = g.conv(x, f[0], spec.classes, [1, 1, 1], [1, 1, 1]);
-  if (spec.fp16) {
-    logits = g.node("Cast", [logits], [{ name: "to", type: AttrType.INT, i: DataType.FLOAT }], "logits_fp32");
-  }
-  // Name the final output "logits".
-  const last = g.nodes[g.nodes.length - 1];
-  last.output = ["logits"];
-  void logits;
+  const head = g.conv(x, f[0], spec.classes, [1, 1, 1], [1, 1, 1]);
+  if (spec.fp16) g.node("Cast", [head], [{ name: "to", type: AttrType.INT, i: DataType.FLOAT }]);
+  // The last node produces the graph output "logits".
+  g.nodes[g.nodes.length - 1].output = ["logits"];
   const dim = (p: string | number) => (typeof p === "number" ? { dim_value: p } : { dim_param: p });
   const io = (name: string, c: number) => ({
     name,

@@ -70,7 +70,6 @@ const SIZES: Record<number, number> = {
 export function craftNifti(s: CraftSpec): Uint8Array {
   const v2 = s.version === 2;
   const le = s.littleEndian ?? true;
-  const hdr = v2 ? 540 : 348;
   const off = s.voxOffset ?? (v2 ? 544 : 352);
   const nb = SIZES[s.datatype] ?? 4;
   const out = new Uint8Array(off + s.values.length * nb);
@@ -111,7 +110,6 @@ export function craftNifti(s: CraftSpec): Uint8Array {
     srow.forEach((r, i) => r.forEach((x, k) => dv.setFloat64(400 + 32 * i + 8 * k, x, le)));
     dv.setInt32(500, 10, le);
   }
-  void hdr;
   const put: Record<number, (o: number, x: number) => void> = {
     2: (o, x) => dv.setUint8(o, x),
     256: (o, x) => dv.setInt8(o, x),

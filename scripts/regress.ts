@@ -3,7 +3,7 @@
  *
  * Runs a segmentation end to end and prints voxel agreement and per-class
  * Dice against reference labels; exits 1 below the threshold (99.9%).
- * Without arguments: the golden phantom with ../shared/golden/analytic.onnx.
+ * Without arguments: the golden phantom with tests/golden/analytic.onnx.
  * With the real weights, `--input T1 --reference siam_labels.nii.gz -M all`
  * checks a release against SIAM's own output.
  *
@@ -37,7 +37,7 @@ export function compareLabels(
 
 if (import.meta.main) {
   const root = fromFileUrl(new URL("..", import.meta.url));
-  const golden = join(root, "..", "shared", "golden");
+  const golden = join(root, "tests", "golden");
   const { values } = parseArgs({
     args: Deno.args,
     options: {

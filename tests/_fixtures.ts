@@ -10,8 +10,8 @@ import { makeVolume, writeNifti } from "../lib/nifti.ts";
 
 /** Repository root. */
 export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));
-/** `../shared/golden` beside the checkout. */
-export const GOLDEN: string = join(ROOT, "..", "shared", "golden");
+/** The golden reference vectors, kept in the repository (`tests/golden/README.md`). */
+export const GOLDEN: string = join(ROOT, "tests", "golden");
 /** Colin27 T1 from Debian's mricron-data, when installed. */
 export const CH2 = "/usr/share/mricron/templates/ch2.nii.gz";
 

@@ -61,10 +61,11 @@ export interface ModelSource {
   /** Name for messages. */
   label: string;
   /**
-   * The model to use if the CPU provider is chosen (e.g. an fp16 graph
-   * rewritten to fp32); called at most once, only when needed.
+   * The model to use on the provider that was chosen (load-time graph
+   * rewrites, e.g. an fp16 graph rewritten to fp32 for the CPU); called once
+   * per provider tried. Without it the model is used as it is.
    */
-  forCpu?: () => Uint8Array | Promise<Uint8Array>;
+  forProvider?: (provider: Compute) => Uint8Array | Promise<Uint8Array>;
 }
 
 /** Something that creates sessions from ONNX models. */
@@ -200,7 +201,7 @@ export const ortBackend: Backend = {
     };
     const open = async (p: Compute) => {
       const opts = { ...base, executionProviders: [providerOption(p, config.gpu ?? 0)] };
-      const model = p === "cpu" && source.forCpu ? await source.forCpu() : source.model;
+      const model = source.forProvider ? await source.forProvider(p) : source.model;
       const s = typeof model === "string"
         ? await ort.InferenceSession.create(model, opts)
         : await ort.InferenceSession.create(model, opts);

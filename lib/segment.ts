@@ -9,9 +9,9 @@
 import { parsePatch } from "./args.ts";
 import type { Compute } from "./args.ts";
 import { SiamizeError, UsageError } from "./errors.ts";
-import { toFloat32Model } from "./fp16.ts";
 import { checkPatch, choosePatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
 import { readVolume } from "./io.ts";
+import { rewriteForProvider } from "./rewrites.ts";
 import type { Volume } from "./nifti.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "./ort.ts";
 import { type Fold, type PipelineConfig, postprocess, predictLogits, type Prepared, preprocess } from "./pipeline.ts";
@@ -89,7 +89,7 @@ export interface Progress {
 export interface Timings {
   /** Reading the input. */
   read: number;
-  /** Model loading (and fp16 rewrite) — zero when sessions were reused. */
+  /** Model loading (and load-time graph rewrites) — zero when sessions were reused. */
   load: number;
   /** Stages 1-4 (reorient, crop, z-score, resample). */
   preprocess: number;
@@ -244,20 +244,15 @@ export class Segmenter {
     const s = await this.#backend.create({
       model: bytes,
       label: m.path,
-      forCpu: () => {
-        const t = now();
+      forProvider: (provider) => {
         let r;
         try {
-          r = toFloat32Model(bytes);
+          r = rewriteForProvider(bytes, provider);
         } catch (e) {
           throw new SiamizeError(`${m.path}: not a valid ONNX model (${(e as Error).message.split("\n")[0]})`, 65);
         }
-        if (r.rewritten) {
-          log(
-            `${m.name}: fp16 graph rewritten to fp32 for the CPU (${r.tensors} tensors, ${r.casts} casts dropped, ${
-              (now() - t).toFixed(1)
-            } s)`,
-          );
+        if (r.steps.length) {
+          log(`${m.name}: graph rewritten for ${provider} (${r.steps.join("; ")}; ${r.seconds.toFixed(1)} s)`);
         }
         return r.bytes;
       },

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "./lib/_std.ts";
+import { dirname, resolve } from "./lib/_std.ts";
 import { type CliOptions, HELP, parseCli } from "./lib/args.ts";
 import {
   type BatchOptions,
@@ -22,24 +22,29 @@ import {
   takeShard,
 } from "./lib/batch.ts";
 import {
-  bidsOutputs,
-  dsegSidecar,
+  checkOutputCollisions,
   EXIT_NO_MATCH,
   findBidsScans,
-  probsegSidecar,
+  readDatasetDescription,
   writeDerivativeMetadata,
-  writeJson,
 } from "./lib/bids.ts";
+import {
+  bidsGroup,
+  type BidsJob,
+  bidsJobs,
+  checkPositionals,
+  expandLabels,
+  splitBidsArgs,
+  writeBidsResult,
+} from "./lib/bids_app.ts";
 import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
-import { readVolume, writeVolume } from "./lib/io.ts";
-import { loadCard } from "./lib/model_card.ts";
+import { loadCard, SIAM_V03 } from "./lib/model_card.ts";
 import { plannedOutputs, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
 import { buildReport, peakRss, VERSION } from "./lib/report.ts";
 import { Segmenter } from "./lib/segment.ts";
-import { appendVolumes, tissueVolumes } from "./lib/volumes.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -241,101 +246,58 @@ function makeProgress(io: Io, opts: CliOptions): ProgressReporter {
   });
 }
 
-const MULTI = ["--participant-label", "--participant_label", "--session-label", "--session_label"];
-
-/** `siamize bids BIDS_DIR OUT_DIR participant|group [options]` (BIDS Apps conventions). */
+/** `siamize bids BIDS_DIR OUT_DIR participant|group [options]` (BIDS Apps conventions; lib/bids_app.ts). */
 async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  // BIDS Apps order: the three positionals come first, then options.
-  let first = argv.findIndex((a) => a.startsWith("-"));
-  if (first < 0) first = argv.length;
-  const positional = argv.slice(0, first);
-  const participants: string[] = [], sessions: string[] = [];
-  let suffixes = ["T1w"];
-  const rest: string[] = [];
-  for (let i = first; i < argv.length; i++) {
-    const a = argv[i];
-    const name = a.split("=")[0];
-    if (MULTI.includes(name)) {
-      const target = name.startsWith("--participant") ? participants : sessions;
-      if (a.includes("=")) target.push(...a.slice(a.indexOf("=") + 1).split(","));
-      while (i + 1 < argv.length && !argv[i + 1].startsWith("-")) target.push(argv[++i]);
-      if (!target.length) throw new UsageError(`${name} needs at least one label (see --help)`);
-    } else if (name === "--bids-suffix") {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (!v) throw new UsageError("--bids-suffix needs a value (see --help)");
-      suffixes = v.split(",").map((x) => x.trim()).filter(Boolean);
-    } else rest.push(a);
-  }
-  const opts = parseCli(rest, { requireIO: false });
+  const a = splitBidsArgs(argv);
+  const opts = parseCli(a.rest, { requireIO: false });
   if (opts.help) {
     io.out(HELP);
     return 0;
   }
-  if (positional.length !== 3) throw new UsageError("bids needs BIDS_DIR OUT_DIR participant|group (see --help)");
-  const [bidsDir, outDir, level] = positional;
-  if (level !== "participant" && level !== "group") {
-    throw new UsageError(`analysis level must be participant or group, got "${level}"`);
+  if (opts.version) {
+    io.out(`siamize ${VERSION}`);
+    return 0;
   }
+  const [bidsDir, outDir, level] = checkPositionals(a.positionals);
+  if (opts.upsample) throw new UsageError("--upsample: BIDS outputs stay on the source scan's grid");
+  const participants = await expandLabels(a.participants, "--participant-label");
+  const sessions = await expandLabels(a.sessions, "--session-label");
   const progress = makeProgress(io, opts);
   const scans = await findBidsScans(bidsDir, {
     participants: participants.length ? participants : undefined,
     sessions: sessions.length ? sessions : undefined,
-    suffixes,
+    suffixes: a.suffixes,
+    skipValidation: a.skipValidator,
   });
   if (!scans.length) {
-    io.err(`siamize: no ${suffixes.join("/")} scans in ${bidsDir} match the filters`);
+    io.err(`siamize: no ${a.suffixes.join("/")} scans in ${bidsDir} match the filters`);
     return EXIT_NO_MATCH;
   }
+  checkOutputCollisions(outDir, scans);
+  const card = opts.card ? await loadCard(opts.card) : SIAM_V03;
   if (level === "group") {
-    const rows = [];
-    for (const s of scans) {
-      const o = bidsOutputs(outDir, s);
-      try {
-        const labels = await readVolume(o.dseg);
-        const card = opts.card ? await loadCard(opts.card) : (await import("./lib/model_card.ts")).SIAM_V03;
-        rows.push(
-          tissueVolumes(
-            labels,
-            card.classes,
-            card.intracranial,
-            `sub-${s.subject}${s.session ? `_ses-${s.session}` : ""}`,
-          ),
-        );
-      } catch (e) {
-        io.err(`siamize: ${o.dseg}: ${errorText(e)} (run the participant level first)`);
-        return EXIT_FAILURE;
-      }
-    }
-    const table = join(outDir, "group_volumes.tsv");
-    try {
-      await Deno.remove(table);
-    } catch { /* new */ }
-    await appendVolumes(table, rows);
-    progress.line(`wrote ${table} (${rows.length} rows)`);
+    const g = await bidsGroup(outDir, scans, { card, spm: opts.classes === "spm" });
+    progress.line(`wrote ${g.table} (${g.rows} rows)`);
     return 0;
   }
   const shard = opts.shard ? parseShard(opts.shard) : slurmShard(env);
   const mine = takeShard(scans, shard);
+  // The segmenter returns labels, and probabilities with --tpm; writeBidsResult writes them
+  // explicitly as _dseg and _probseg (never through the single-file output path).
   const seg = await makeSegmenter(opts, io, progress, signal);
+  const model = `${seg.card.name} v${seg.card.version}`;
   try {
-    await writeDerivativeMetadata(
-      outDir,
-      seg.options.classes === "spm" ? seg.card.spm!.classes : seg.card.classes,
-      resolve(bidsDir),
-    );
-    const jobs = mine.map((s) => ({ input: s.path, output: bidsOutputs(outDir, s).dseg, scan: s }));
+    await writeDerivativeMetadata(outDir, seg.options.classes === "spm" ? seg.card.spm!.classes : seg.card.classes, {
+      bidsDir,
+      source: await readDatasetDescription(bidsDir, { skipValidation: true }),
+      model,
+    });
+    const jobs = bidsJobs(outDir, mine, opts.tpm);
     const summary = await runBatch(jobs, async (job) => {
-      const o = bidsOutputs(outDir, job.scan);
-      await Deno.mkdir(dirname(o.dseg), { recursive: true });
       const r = await seg.segment(job.input);
-      await writeVolume(o.dseg, r.labels, { datatype: "uint8", intentCode: 1002, descrip: "siamize dseg" });
-      await writeJson(o.dsegJson, dsegSidecar(job.scan, r.models, r.provider));
-      if (r.probabilities) {
-        await writeVolume(o.probseg, r.probabilities, { datatype: "float32", descrip: "siamize probseg" });
-        await writeJson(o.probsegJson, probsegSidecar(job.scan, r.labelTable));
-      }
-      progress.end(`wrote ${o.dseg}`);
-    }, batchHooks(opts, progress, seg, signal));
+      const written = await writeBidsResult(job, r, { overwrite: opts.overwrite, model });
+      progress.end(`wrote ${written.join(", ")}`);
+    }, batchHooks(opts, progress, seg, signal) as BatchOptions<BidsJob>);
     return reportBatch(summary, opts, io, progress);
   } finally {
     await seg.close();

@@ -9,6 +9,7 @@
  * @module
  */
 import * as nodePath from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs as nodeParseArgs } from "node:util";
 
 /** Joins path segments with the platform separator. */
@@ -34,4 +35,9 @@ export function fromFileUrl(url: string | URL): string {
   const u = url instanceof URL ? url : new URL(url);
   if (u.protocol !== "file:") throw new TypeError(`not a file URL: ${u.href}`);
   return decodeURIComponent(u.pathname);
+}
+
+/** The `file:` URL of a local path (absolute or resolved), with special characters escaped. */
+export function toFileUrl(path: string): URL {
+  return pathToFileURL(path);
 }

@@ -107,13 +107,28 @@ const SPEC = {
   version: { type: "boolean", short: "V" },
 } as const;
 
+/**
+ * Whether a command-line token is an option that takes the next token as its
+ * value (`-o`, `--model`, …; `--tpm` takes `0`/`1` when that follows).
+ */
+export function optionTakesValue(token: string, next?: string): boolean {
+  if (token.includes("=") || !token.startsWith("-")) return false;
+  if (token === "--tpm") return next === "0" || next === "1";
+  const name = token.startsWith("--") ? token.slice(2) : token.slice(1);
+  const spec = Object.entries(SPEC).find(([long, v]) =>
+    token.startsWith("--") ? long === name : "short" in v && v.short === name
+  );
+  return spec?.[1].type === "string";
+}
+
 /** Usage text for `--help`. */
 export const HELP = `siamize — segment a head MRI into 18 tissues with SIAM v0.3 (ONNX Runtime)
 
 Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
        siamize -i FOLDER|@list.txt -o OUT_FOLDER [--shard i/n] [options]
-       siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …]
-               [--session-label S …] [--bids-suffix T1w,T2w] [options]
+       siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …|FILE]
+               [--session-label S …|FILE] [--bids-suffix T1w,T2w]
+               [--skip_bids_validator] [options, before or after]
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
@@ -149,7 +164,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
   -V, --version          print the version
 
 Exit codes: 0 ok, 64 usage, 65 bad input data, 66 missing input, 73 cannot
-write, 18 BIDS filters selected nothing, 130/143 interrupted, 1 failure
+write, 16 not a BIDS dataset, 17 unknown analysis level, 18 BIDS filters
+selected nothing, 130/143 interrupted, 1 failure
 (a batch: any input failed).`;
 
 function bad(msg: string): never {

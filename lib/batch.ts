@@ -98,7 +98,10 @@ export function batchOutput(input: string, outDir: string, format?: "nii" | "jni
   return join(outDir, `${stemOf(input)}_seg${ext}`);
 }
 
-/** Whether an output exists and reads back as a volume (a finished earlier run). */
+/**
+ * Whether an output exists and reads back (a finished earlier run): a volume,
+ * or for a `.json` sidecar, a JSON object.
+ */
 export async function isValidOutput(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -106,6 +109,10 @@ export async function isValidOutput(path: string): Promise<boolean> {
     return false;
   }
   try {
+    if (path.toLowerCase().endsWith(".json")) {
+      const v = JSON.parse(await Deno.readTextFile(path));
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+    }
     await readVolume(path, { allow4D: true });
     return formatOf(path) !== undefined;
   } catch {
@@ -130,6 +137,17 @@ export interface BatchJob {
   input: string;
   /** The main output; the job is skipped when it is already valid. */
   output: string;
+  /**
+   * Every output the job is asked for (default: `[output]`); the job is
+   * skipped only when all of them are valid.
+   */
+  outputs?: string[];
+}
+
+/** Whether every output a job is asked for exists and is valid. */
+export async function isJobDone(job: BatchJob): Promise<boolean> {
+  for (const p of job.outputs ?? [job.output]) if (!await isValidOutput(p)) return false;
+  return true;
 }
 
 /** Options of {@linkcode runBatch}. */
@@ -148,7 +166,7 @@ export interface BatchOptions<J extends BatchJob = BatchJob> {
 
 /**
  * Runs `work` for each job in order; a failing job is reported and the run
- * goes on. Jobs whose output is already valid are skipped (unless
+ * goes on. Jobs whose outputs are all already valid are skipped (unless
  * `overwrite`). Interruptions (the signal) are not failures: they propagate.
  */
 export async function runBatch<J extends BatchJob>(
@@ -157,7 +175,7 @@ export async function runBatch<J extends BatchJob>(
   o: BatchOptions<J> = {},
 ): Promise<BatchSummary> {
   const s: BatchSummary = { done: [], skipped: [], failed: [] };
-  const skip = await Promise.all(jobs.map((j) => (o.overwrite ? false : isValidOutput(j.output))));
+  const skip = await Promise.all(jobs.map((j) => (o.overwrite ? false : isJobDone(j))));
   for (const [k, job] of jobs.entries()) {
     o.signal?.throwIfAborted();
     if (skip[k]) {

@@ -17,9 +17,34 @@ export interface ClassInfo {
   abbreviation: string;
   /** RGBA, 0-255. */
   color: [number, number, number, number];
-  /** BIDS generic label (BG, GM, WM, CSF, CGM, SGM, CBM, Bone, ST, NB, Les, …). */
+  /**
+   * Abbreviation of the closest label in BIDS's standard label lookup
+   * ({@linkcode BIDS_STANDARD_LABELS}: BG, GM, WM, CSF, B, ST, NB, L, CGM, SGM, BS, CBM).
+   */
   bids: string;
 }
+
+/**
+ * BIDS's standard, generic label-index lookup ("Common image-derived labels"
+ * in the derivatives spec): abbreviation to integer. `dseg.tsv`'s `mapping`
+ * column holds these integers.
+ */
+export const BIDS_STANDARD_LABELS: Readonly<Record<string, number>> = {
+  BG: 0,
+  GM: 1,
+  WM: 2,
+  CSF: 3,
+  B: 4,
+  ST: 5,
+  NB: 6,
+  L: 7,
+  CGM: 8,
+  SGM: 9,
+  BS: 10,
+  CBM: 11,
+};
+
+const isBidsLabel = (s: unknown) => typeof s === "string" && Object.hasOwn(BIDS_STANDARD_LABELS, s);
 
 /** A model card (see `models/siam-v0.3.json`). */
 export interface ModelCard {
@@ -89,6 +114,9 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   c.classes.forEach((k, i) =>
     need(k.index === i && typeof k.name === "string" && k.color?.length === 4, where, `class ${i}`)
   );
+  for (const k of [...c.classes, ...(c.spm?.classes ?? [])]) {
+    need(isBidsLabel(k.bids), where, `class "${k.name}": bids "${k.bids}" is not a standard BIDS label`);
+  }
   if (c.spm) {
     need(
       c.spm.map.length === c.classes.length && c.spm.map.every((m) => m >= 0 && m < c.spm!.classes.length),

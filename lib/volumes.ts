@@ -8,7 +8,7 @@
 import { det3 } from "./affine.ts";
 import { InputError } from "./errors.ts";
 import { writeFileAtomic } from "./fsutil.ts";
-import type { ClassInfo } from "./model_card.ts";
+import { BIDS_STANDARD_LABELS, type ClassInfo } from "./model_card.ts";
 import type { Volume } from "./nifti.ts";
 
 /** One row: the input, TIV and each class's volume (mL). */
@@ -90,12 +90,17 @@ export async function appendVolumes(path: string, rows: VolumeRow[]): Promise<vo
   await writeFileAtomic(path, new TextEncoder().encode(text));
 }
 
-/** The BIDS-style label table (index, name, abbreviation, color, mapping) as TSV text. */
+/**
+ * The BIDS-style label table (index, name, abbreviation, color, mapping) as
+ * TSV text; `mapping` is the integer of the standard BIDS label lookup.
+ */
 export function labelTableTsv(table: ClassInfo[]): string {
   const hex = (c: number[]) => "#" + c.slice(0, 3).map((x) => x.toString(16).padStart(2, "0")).join("");
   return [
     "index\tname\tabbreviation\tcolor\tmapping",
-    ...table.map((c) => `${c.index}\t${c.name}\t${c.abbreviation}\t${hex(c.color)}\t${c.bids}`),
+    ...table.map((c) =>
+      `${c.index}\t${c.name}\t${c.abbreviation}\t${hex(c.color)}\t${BIDS_STANDARD_LABELS[c.bids] ?? "n/a"}`
+    ),
   ]
     .join("\n") + "\n";
 }

@@ -73,6 +73,23 @@ Deno.test("output names and the skip / continue logic of a batch", async () => {
   assertEquals(prefetched, ["c"]); // the next job that will run, read ahead while "b" runs
   assertEquals(summaryLine(s), "1 done, 1 skipped, 1 failed");
   assertEquals(s.failed, [{ input: "b", error: "b is broken" }]);
+  // A job asked for several outputs is done only when every one is there and valid (JSON sidecars parse).
+  const side = join(dir.path, "done.json");
+  const ran: string[] = [];
+  const several = (outputs: string[]) => ({ input: outputs.join("+"), output: good, outputs });
+  const run = () =>
+    runBatch([several([good]), several([good, side])], (job) => {
+      ran.push(job.input);
+      return Promise.resolve();
+    });
+  assertEquals(summaryLine(await run()), "1 done, 1 skipped, 0 failed");
+  await Deno.writeTextFile(side, "{ half");
+  assert(!await isValidOutput(side));
+  await run();
+  await Deno.writeTextFile(side, '{"Sources": []}');
+  assert(await isValidOutput(side));
+  assertEquals(summaryLine(await run()), "0 done, 2 skipped, 0 failed");
+  assertEquals(ran, [`${good}+${side}`, `${good}+${side}`]);
 });
 
 Deno.test("folder mode: one segmenter, bad input fails alone, rerun skips, shards split the work", async () => {

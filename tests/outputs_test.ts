@@ -164,7 +164,7 @@ Deno.test("volumes: per class mL sum to the head volume; tables append; label ta
   await assertRejects(() => appendVolumes(join(dir.path, "other.csv"), [row]), /other columns/);
   const tsv = labelTableTsv(SIAM_V03.classes).split("\n");
   assertEquals(tsv[0], "index\tname\tabbreviation\tcolor\tmapping");
-  assertEquals(tsv[2], "1\tgray matter\tGM\t#cd3e4e\tCGM");
+  assertEquals(tsv[2], "1\tgray matter\tGM\t#cd3e4e\t8");
 });
 
 /** Reads a PNG's size and checks its chunks' CRCs and the inflated data length. */

@@ -10,6 +10,7 @@
  */
 import * as nodePath from "node:path";
 import { parseArgs as nodeParseArgs } from "node:util";
+import { gunzip as nodeGunzip } from "node:zlib";
 
 /** Joins path segments with the platform separator. */
 export const join: (...parts: string[]) => string = nodePath.join;
@@ -34,4 +35,15 @@ export function fromFileUrl(url: string | URL): string {
   const u = url instanceof URL ? url : new URL(url);
   if (u.protocol !== "file:") throw new TypeError(`not a file URL: ${u.href}`);
   return decodeURIComponent(u.pathname);
+}
+
+/**
+ * gunzip with zlib's member handling (`node:zlib`): every member of a
+ * multi-member file, trailing zero padding skipped (as `gzip -dc` and
+ * Python's gzip do); rejects truncated data and other trailing bytes.
+ */
+export function gunzipAll(data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((res, rej) =>
+    nodeGunzip(data, (e, out) => (e ? rej(e) : res(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))))
+  );
 }

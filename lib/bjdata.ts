@@ -29,6 +29,8 @@ export class BJArray {
       | Uint32Array
       | Float32Array
       | Float64Array,
+    /** Values stored column-major (BJData Draft 3 `#[[dims…]]`): first index fastest. */
+    readonly columnMajor = false,
   ) {}
 }
 
@@ -259,16 +261,19 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
     return v;
   };
   /** A count: one integer, or an N-D dimension vector `[…]` (then `dims` holds it). */
-  const count = (): { n: number; dims?: number[] } => {
+  const count = (): { n: number; dims?: number[]; columnMajor?: boolean } => {
     const m = marker();
     if (m === "[") {
       const at = p - 1;
-      const v = value("[");
+      let v = value("[");
+      // Draft 3: the dimension vector wrapped once more, `[[dims…]]`, means column-major data.
+      const columnMajor = Array.isArray(v) && v.length === 1 && typeof v[0] === "object" && v[0] !== null;
+      if (columnMajor) v = (v as BJValue[])[0];
       const dims = v instanceof BJArray || v instanceof Uint8Array ? Array.from(v instanceof BJArray ? v.data : v) : v;
       if (!Array.isArray(dims) || !dims.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
         fail("invalid dimension vector", at);
       }
-      return { n: (dims as number[]).reduce((a, c) => a * c, 1), dims: dims as number[] };
+      return { n: (dims as number[]).reduce((a, c) => a * c, 1), dims: dims as number[], columnMajor };
     }
     const v = scalar(m);
     if (!(v >= 0) || !Number.isSafeInteger(v)) fail(`invalid count ${v}`, p - 1);
@@ -297,12 +302,13 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
         let type: string | undefined;
         let n: number | undefined;
         let dims: number[] | undefined;
+        let columnMajor: boolean | undefined;
         let next = marker();
         if (next === "$") {
           type = marker();
           next = marker();
         }
-        if (next === "#") ({ n, dims } = count());
+        if (next === "#") ({ n, dims, columnMajor } = count());
         else if (type) fail("typed container without count");
         else p--;
         if (m === "[") {
@@ -312,7 +318,7 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
             p += n * SIZES[type];
             // 1-D byte arrays stay plain bytes; everything else keeps its type and shape.
             if (type === "U" && !dims) return block as Uint8Array;
-            return new BJArray(dims ?? [n], block);
+            return new BJArray(dims ?? [n], block, columnMajor === true && dims !== undefined);
           }
           const out: BJValue[] = [];
           if (n !== undefined) {

@@ -102,6 +102,11 @@ function unitName(code: number): string {
   return ({ 1: "m", 2: "mm", 3: "um" } as Record<number, string>)[code & 7] ?? "";
 }
 
+/** The JData spec's canonical `_ArrayType_` name (`single`, not `float32`), as jsonlab and the C++ siamize write. */
+function jdataTypeName(type: ArrayTypeName): string {
+  return type === "float32" ? "single" : type === "float64" ? "double" : type;
+}
+
 /** The NIFTIHeader object of a volume. */
 function niftiHeader(vol: Volume, type: ArrayTypeName, o: JniftiWriteOptions): Record<string, BJValue> {
   const q = affineToQuaternion(vol.affine);
@@ -111,7 +116,7 @@ function niftiHeader(vol: Volume, type: ArrayTypeName, o: JniftiWriteOptions): R
     NIIHeaderSize: 348,
     Dim: [...vol.dims],
     Intent: o.intentCode ?? 0,
-    DataType: type,
+    DataType: jdataTypeName(type),
     BitDepth: ARRAYS[type].BYTES_PER_ELEMENT * 8,
     VoxelSize: vol.pixdim.slice(0, vol.dims.length),
     Unit: { L: unitName(codes.xyztUnits) || "mm", T: "s" },
@@ -148,10 +153,11 @@ async function buildDocument(vol: Volume, o: JniftiWriteOptions, binary: boolean
   if (o.shuffle) bytes = shuffleBytes(bytes, Ctor.BYTES_PER_ELEMENT);
   const zipped = await compress(bytes, "deflate");
   const data: Record<string, BJValue> = {
-    _ArrayType_: type,
+    _ArrayType_: jdataTypeName(type),
     _ArraySize_: [...vol.dims],
     _ArrayZipType_: "zlib",
-    _ArrayZipSize_: [...vol.dims],
+    // As the C++ siamize and jsonlab write it: the flat [1, N] of the serialised values.
+    _ArrayZipSize_: [1, typed.length],
     _ArrayZipData_: binary ? zipped : toBase64(zipped),
   };
   if (o.shuffle) data._ArrayShuffle_ = Ctor.BYTES_PER_ELEMENT;
@@ -286,6 +292,8 @@ const JDATA_TYPES: Record<string, { bytes: number; read: (b: Uint8Array, n: numb
   return {
     int8: typed(Int8Array),
     uint8: typed(Uint8Array),
+    byte: typed(Uint8Array),
+    char: typed(Uint8Array),
     logical: typed(Uint8Array),
     bool: typed(Uint8Array),
     int16: typed(Int16Array),
@@ -314,11 +322,16 @@ function dataTypeOf(type: string | undefined): DataType {
       return "float64";
     case "logical":
     case "bool":
+    case "byte":
+    case "char":
       return "uint8";
     default:
       return type && type in ARRAY_TYPES || type === "int64" || type === "uint64" ? type as DataType : "float64";
   }
 }
+
+/** JData's text forms of the IEEE 754 specials. */
+const SPECIAL: Record<string, number> = { _NaN_: NaN, _Inf_: Infinity, "+_Inf_": Infinity, "-_Inf_": -Infinity };
 
 /** Dimensions and flattened values of a (possibly nested, possibly typed-row) JSON/BJData array. */
 function nested(path: string, what: string, v: unknown[]): NdArray {
@@ -340,6 +353,7 @@ function nested(path: string, what: string, v: unknown[]): NdArray {
     else if (x instanceof BJArray) { for (const y of x.data) flat.push(y); }
     else if (typeof x === "number") flat.push(x);
     else if (typeof x === "boolean" || x === null) flat.push(x ? 1 : x === null ? NaN : 0);
+    else if (typeof x === "string" && x in SPECIAL) flat.push(SPECIAL[x]);
     else fail(path, `${what}: non-numeric value ${JSON.stringify(x)}`);
   };
   walk(v);
@@ -364,6 +378,7 @@ function zipBytes(path: string, zd: unknown): Uint8Array {
 
 /** Decompresses a JData payload by `_ArrayZipType_`. */
 async function unzip(path: string, zt: string, zipped: Uint8Array): Promise<Uint8Array> {
+  if (zt === "base64") return zipped;
   if (zt !== "zlib" && zt !== "gzip") {
     fail(path, `unsupported _ArrayZipType_ "${zt}" (zlib and gzip are supported; re-save with one of those)`);
   }
@@ -376,21 +391,32 @@ async function unzip(path: string, zt: string, zipped: Uint8Array): Promise<Uint
 
 /** A JData annotated array (`_ArrayType_`, `_ArraySize_`, `_ArrayData_` or `_ArrayZip*_`) as row-major values. */
 async function annotated(path: string, what: string, o: Record<string, unknown>): Promise<NdArray> {
-  if (o._ArrayIsComplex_ || o._ArrayIsSparse_) fail(path, `${what}: complex or sparse arrays are not supported`);
-  const type = String(o._ArrayType_ ?? "double");
+  for (const k of ["_ArrayIsComplex_", "_ArrayIsSparse_", "_ArrayShape_", "_ArrayChunks_"]) {
+    if (o[k] !== undefined && o[k] !== false) fail(path, `${what}: ${k} arrays are not supported`);
+  }
+  const type = String(o._ArrayType_ ?? "double").toLowerCase();
   const t = JDATA_TYPES[type];
   if (!t) fail(path, `${what}: unsupported _ArrayType_ "${type}"`);
   let dims = o._ArraySize_ === undefined ? undefined : (await ndArray(path, "_ArraySize_", o._ArraySize_)).data;
   let data: ArrayLike<number>;
   if (o._ArrayZipData_ !== undefined) {
-    const zt = String(o._ArrayZipType_ ?? "zlib");
+    const zt = String(o._ArrayZipType_ ?? "zlib").toLowerCase();
     let bytes = await unzip(path, zt, zipBytes(path, o._ArrayZipData_));
     if (bytes.length % t.bytes) {
       fail(path, `${what}: ${zt} payload of ${bytes.length} bytes is not whole ${type} values`);
     }
     const n = bytes.length / t.bytes;
+    // _ArrayShuffle_ N > 0: bytes were grouped by position within N-byte elements; < 0 is a bit shuffle.
     const shuffle = Number(o._ArrayShuffle_ ?? 0);
-    if (shuffle) bytes = shuffleBytes(bytes, shuffle > 1 ? shuffle : t.bytes, true);
+    if (shuffle < 0 || !Number.isInteger(shuffle)) fail(path, `${what}: _ArrayShuffle_ ${shuffle} is not supported`);
+    if (shuffle > 1) {
+      if (bytes.length % shuffle) fail(path, `${what}: payload is not whole ${shuffle}-byte shuffle units`);
+      bytes = shuffleBytes(bytes, shuffle, true);
+    }
+    if (String(o._ArrayZipEndian_ ?? "little").toLowerCase() === "big" && t.bytes > 1) {
+      bytes = bytes.slice();
+      for (let i = 0; i < bytes.length; i += t.bytes) bytes.subarray(i, i + t.bytes).reverse();
+    }
     if (bytes.byteOffset % t.bytes) bytes = bytes.slice();
     data = t.read(bytes, n);
   } else if (o._ArrayData_ !== undefined) {
@@ -426,7 +452,10 @@ function typeNameOf(a: VoxelArray): string {
 
 /** Any JData array form as row-major values: annotated object, typed BJData container, bytes, nested arrays, a number. */
 function ndArray(path: string, what: string, v: unknown): Promise<NdArray> {
-  if (v instanceof BJArray) return Promise.resolve({ dims: v.dims, data: v.data, type: typeNameOf(v.data) });
+  if (v instanceof BJArray) {
+    const data = v.columnMajor ? transposeOrder(v.data, v.dims, true) : v.data;
+    return Promise.resolve({ dims: v.dims, data, type: typeNameOf(v.data) });
+  }
   if (v instanceof Uint8Array) return Promise.resolve({ dims: [v.length], data: v, type: "uint8" });
   if (Array.isArray(v)) return Promise.resolve(nested(path, what, v));
   if (typeof v === "number") return Promise.resolve({ dims: [1], data: [v] });

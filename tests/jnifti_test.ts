@@ -30,6 +30,21 @@ function base64(b: Uint8Array): string {
   return btoa(String.fromCharCode(...b));
 }
 
+/** Row-major float32 values as the C++ siamize writes a map: zlib of the 4-byte-shuffled bytes, base64. */
+async function shuffledSingle(values: number[]): Promise<Record<string, unknown>> {
+  const src = new Uint8Array(Float32Array.from(values).buffer), n = values.length;
+  const shuffled = new Uint8Array(4 * n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < 4; k++) shuffled[k * n + i] = src[i * 4 + k];
+  return {
+    _ArrayType_: "single",
+    _ArraySize_: [2, 3, 4],
+    _ArrayZipType_: "zlib",
+    _ArrayZipSize_: [1, n],
+    _ArrayShuffle_: 4,
+    _ArrayZipData_: base64(await zlib(shuffled)),
+  };
+}
+
 /** A minimal JNIfTI text document around a NIFTIData value. */
 function doc(nd: unknown, hdr: Record<string, unknown> = {}): Uint8Array {
   return enc({ NIFTIHeader: { Dim: [2, 3, 4], Affine: AFFINE.slice(0, 3), ...hdr }, NIFTIData: nd });
@@ -183,21 +198,7 @@ Deno.test("JNIfTI: direct nested arrays, singleton 4th dimension, ScaleSlope/Sca
     doc({ _ArrayType_: "double", _ArraySize_: [2, 3, 4], _ArrayOrder_: "c", _ArrayData_: SPEC_X_FASTEST }),
   );
   assertEquals(Array.from(col.data), SPEC_X_FASTEST);
-  const f32 = Float32Array.from(SPEC.flat(2), (x) => x / 8);
-  const shuffled = new Uint8Array(96);
-  const src = new Uint8Array(f32.buffer);
-  for (let i = 0; i < 24; i++) for (let k = 0; k < 4; k++) shuffled[k * 24 + i] = src[i * 4 + k];
-  const sh = await parseJnifti(
-    "sh.jnii",
-    doc({
-      _ArrayType_: "single",
-      _ArraySize_: [2, 3, 4],
-      _ArrayZipType_: "zlib",
-      _ArrayZipSize_: [1, 24],
-      _ArrayShuffle_: 4,
-      _ArrayZipData_: base64(await zlib(shuffled)),
-    }),
-  );
+  const sh = await parseJnifti("sh.jnii", doc(await shuffledSingle(SPEC.flat(2).map((x) => x / 8))));
   assertClose(sh.data, SPEC_X_FASTEST.map((x) => x / 8), 0);
 });
 
@@ -265,9 +266,6 @@ Deno.test("round trip: our .jnii/.bnii read back, and the C++ siamize's written 
     }
   }
   // What src/jnifti_io.cpp writes: Affine 3x4 nested, VoxelSize, DataType "single", no QForm/SForm, ZipSize [1, N].
-  const f32 = Float32Array.from(SPEC.flat(2), (x) => x / 4);
-  const src = new Uint8Array(f32.buffer), shuffled = new Uint8Array(96);
-  for (let i = 0; i < 24; i++) for (let k = 0; k < 4; k++) shuffled[k * 24 + i] = src[i * 4 + k];
   const cpp = {
     NIFTIHeader: {
       NIIHeaderSize: 348,
@@ -277,14 +275,7 @@ Deno.test("round trip: our .jnii/.bnii read back, and the C++ siamize's written 
       DataType: "single",
       BitDepth: 32,
     },
-    NIFTIData: {
-      _ArrayType_: "single",
-      _ArraySize_: [2, 3, 4],
-      _ArrayZipType_: "zlib",
-      _ArrayZipSize_: [1, 24],
-      _ArrayShuffle_: 4,
-      _ArrayZipData_: base64(await zlib(shuffled)),
-    },
+    NIFTIData: await shuffledSingle(SPEC.flat(2).map((x) => x / 4)),
   };
   const v = await parseJnifti("cpp.jnii", enc(cpp));
   assertClose(v.data, SPEC_X_FASTEST.map((x) => x / 4), 0);

@@ -4,7 +4,17 @@ import { affineToQuaternion, quaternionToAffine } from "../lib/affine.ts";
 import { InputError } from "../lib/errors.ts";
 import { encodeNifti, makeVolume, readNifti, writeNifti } from "../lib/nifti.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./_assert.ts";
-import { CH2, craftNifti, GOLDEN, gzipBytes, haveFile, haveNibabel, nibabelLoad, tempDir } from "./_fixtures.ts";
+import {
+  CH2,
+  craftNifti,
+  type CraftSpec,
+  GOLDEN,
+  gzipBytes,
+  haveFile,
+  haveNibabel,
+  nibabelLoad,
+  tempDir,
+} from "./_fixtures.ts";
 
 const OBLIQUE_SROW = [
   [0.9, -0.3, 0.1, -80],
@@ -359,49 +369,25 @@ Deno.test("header sanity as nibabel: an invalid sform_code is ignored (qform use
   const quatern = [q.b, q.c, q.d, ...q.offset] as [number, number, number, number, number, number];
   const pixdim = [q.qfac, ...q.pixdim, 1, 1, 1, 1];
   const values = ramp(24, (i) => i);
-  const p7 = join(dir.path, "sform7.nii");
-  await Deno.writeFile(
-    p7,
-    craftNifti({
-      datatype: 2,
-      dims: [2, 3, 4],
-      values,
-      qformCode: 1,
-      quatern,
-      pixdim,
-      sformCode: 7,
-      srow: OBLIQUE_SROW,
-    }),
-  );
+  const write = async (name: string, spec: Partial<CraftSpec>) => {
+    const p = join(dir.path, name);
+    await Deno.writeFile(p, craftNifti({ datatype: 2, dims: [2, 3, 4], values, qformCode: 1, ...spec }));
+    return p;
+  };
+  const p7 = await write("sform7.nii", { quatern, pixdim, sformCode: 7, srow: OBLIQUE_SROW });
   const v = await readNifti(p7);
   const qform = [[0, 0, 1.5, -30], [-1, 0, 0, 40], [0, 2, 0, -50], [0, 0, 0, 1]];
   assertClose(v.affine.flat(), qform.flat(), 1e-5);
   assertEquals([v.header.sformCode, v.header.qformCode], [0, 1]);
   // Quaternion with b²+c²+d² = 1.53 (> 1): nibabel refuses it; so do we, instead of scaling the voxels.
-  const pq = join(dir.path, "quat.nii");
-  await Deno.writeFile(
-    pq,
-    craftNifti({ datatype: 2, dims: [2, 3, 4], values, qformCode: 1, quatern: [0.8, 0.8, 0.5, 0, 0, 0] }),
-  );
+  const pq = await write("quat.nii", { quatern: [0.8, 0.8, 0.5, 0, 0, 0] });
   const e = await assertRejects(
     () => readNifti(pq),
     /quat\.nii: invalid qform: quaternion .* b²\+c²\+d² = 1\.5300 > 1/,
   );
   assert(e instanceof InputError);
   // The same quaternion is harmless when a valid sform is what counts (nibabel reads it too).
-  const ps = join(dir.path, "quat_sform.nii");
-  await Deno.writeFile(
-    ps,
-    craftNifti({
-      datatype: 2,
-      dims: [2, 3, 4],
-      values,
-      qformCode: 1,
-      quatern: [0.8, 0.8, 0.5, 0, 0, 0],
-      sformCode: 2,
-      srow: OBLIQUE_SROW,
-    }),
-  );
+  const ps = await write("quat_sform.nii", { quatern: [0.8, 0.8, 0.5, 0, 0, 0], sformCode: 2, srow: OBLIQUE_SROW });
   assertClose((await readNifti(ps)).affine.slice(0, 3).flat(), OBLIQUE_SROW.flat(), 1e-6);
   if (haveNibabel()) {
     assertClose((await nibabelAffineOrError(p7) as number[][]).flat(), qform.flat(), 1e-5);

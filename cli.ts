@@ -41,7 +41,7 @@ import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
 import { loadCard, SIAM_V03 } from "./lib/model_card.ts";
-import { plannedOutputs, writeOutputs } from "./lib/outputs.ts";
+import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
 import { buildReport, peakRss, VERSION } from "./lib/report.ts";
 import { Segmenter } from "./lib/segment.ts";
@@ -82,8 +82,14 @@ async function isDirectory(p: string): Promise<boolean> {
 /** Checks the outputs of one job can be written (folder exists, nothing overwritten unasked). */
 async function checkOutput(opts: CliOptions, input: string, output: string): Promise<void> {
   const out = resolve(output);
-  const planned = plannedOutputs(out, { tpm: opts.tpm, sidecar: !opts.noSidecar, format: opts.format, qc: opts.qc });
+  const planned = plannedOutputs(out, {
+    tpmOut: opts.tpmOut && resolve(opts.tpmOut),
+    sidecar: !opts.noSidecar,
+    format: opts.format,
+    qc: opts.qc,
+  });
   if (resolve(input) === out) throw new UsageError(`output ${output} is the input`);
+  if (opts.tpmOut) await checkTpmOut(opts.tpmOut, input, out);
   const dir = dirname(out);
   let st: Deno.FileInfo;
   try {
@@ -110,6 +116,15 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
   }
 }
 
+/** `--tpm-out`: neither the input nor `-o`, in an existing folder. */
+async function checkTpmOut(tpmOut: string, input: string, out: string): Promise<void> {
+  const p = resolve(tpmOut);
+  if (p === resolve(input) || p === out) throw new UsageError(`--tpm-out ${tpmOut} is the input or the -o file`);
+  if (!(await isDirectory(dirname(p)))) {
+    throw new SiamizeError(`${tpmOut}: output folder ${dirname(p)} does not exist`, 73);
+  }
+}
+
 async function makeSegmenter(
   opts: CliOptions,
   io: Io,
@@ -127,7 +142,7 @@ async function makeSegmenter(
     spacing: opts.spacing,
     upsample: opts.upsample,
     classes: opts.classes,
-    tpm: opts.tpm,
+    tpm: opts.tpm || opts.tpmOut !== undefined,
     tpmT: opts.tpmT,
     lowmem: opts.lowmem,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
@@ -152,6 +167,7 @@ async function segmentOne(
   input: string,
   output: string,
   progress: ProgressReporter,
+  batch = false,
 ): Promise<string[]> {
   const verbose = (l: string) => opts.verbose && progress.line(l);
   const wall0 = performance.now();
@@ -163,6 +179,8 @@ async function segmentOne(
   verbose(`provider ${r.provider}, ${r.tiles} tiles x ${r.models.length} fold(s)`);
   const tw = performance.now();
   const written = await writeOutputs(output, r, {
+    tpmOnly: opts.tpm && !batch,
+    tpmOut: batch && opts.tpm ? tpmPath(output) : opts.tpmOut,
     format: opts.format,
     shuffle: opts.shuffle,
     endian: opts.bniiEndian,
@@ -220,13 +238,17 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   }
   if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
   if (opts.report) throw new UsageError("--report names one file: use it with a single input");
+  if (opts.tpmOut) {
+    throw new UsageError("--tpm-out names one file: in a batch, --tpm writes <stem>_tpm beside each output");
+  }
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {
     const jobs = mine.map((input) => ({ input, output: batchOutput(input, opts.output!, opts.format) }));
     const summary = await runBatch(jobs, async (job) => {
       if (opts.overwrite) await checkOutput({ ...opts, overwrite: true }, job.input, job.output);
-      const written = await segmentOne(seg, { ...opts, overwrite: true }, job.input, job.output, progress);
+      // A batch with --tpm writes each input's labels and its map (<stem>_tpm) beside them.
+      const written = await segmentOne(seg, { ...opts, overwrite: true }, job.input, job.output, progress, true);
       progress.end(`wrote ${written.join(", ")}`);
     }, batchHooks(opts, progress, seg, signal));
     return reportBatch(summary, opts, io, progress);

@@ -11,6 +11,7 @@
 import * as nodePath from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs as nodeParseArgs } from "node:util";
+import { gunzip as nodeGunzip } from "node:zlib";
 
 /** Joins path segments with the platform separator. */
 export const join: (...parts: string[]) => string = nodePath.join;
@@ -40,4 +41,15 @@ export function fromFileUrl(url: string | URL): string {
 /** The `file:` URL of a local path (absolute or resolved), with special characters escaped. */
 export function toFileUrl(path: string): URL {
   return pathToFileURL(path);
+}
+
+/**
+ * gunzip with zlib's member handling (`node:zlib`): every member of a
+ * multi-member file, trailing zero padding skipped (as `gzip -dc` and
+ * Python's gzip do); rejects truncated data and other trailing bytes.
+ */
+export function gunzipAll(data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((res, rej) =>
+    nodeGunzip(data, (e, out) => (e ? rej(e) : res(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))))
+  );
 }

@@ -36,15 +36,17 @@ export interface CliOptions {
   spacing?: number;
   /** `-C`: `18` (all SIAM classes) or `spm` (6 SPM12 tissue classes). */
   classes: "18" | "spm";
-  /** `--tpm`: also write probability maps. */
+  /** `--tpm`: the file at `-o` is the 4-D probability map instead of the labels (as the C++ siamize). */
   tpm: boolean;
+  /** `--tpm-out`: also write the probability map here (labels stay at `-o`). */
+  tpmOut?: string;
   /** `--tpm-t`: softmax temperature for the probability maps. */
   tpmT: number;
   /** `--upsample`: keep the resampled (target-spacing) canonical grid. */
   upsample: boolean;
   /** `-F`: output format, undefined: from the output's extension. */
   format?: Format;
-  /** `--shuffle`: byte-shuffle JNIfTI payloads. */
+  /** Byte-shuffle JNIfTI probability payloads (`_ArrayShuffle_`); on unless `--no-shuffle`, as the C++ siamize. */
   shuffle: boolean;
   /** `--bnii-endian`: byte order of .bnii numbers (little = BJData Draft 2; big = Draft 1 readers). */
   bniiEndian: "little" | "big";
@@ -76,21 +78,48 @@ export interface CliOptions {
   version: boolean;
 }
 
+/**
+ * The C++ siamize's CUDA/TensorRT tuning flags. onnxruntime-node exposes no
+ * such provider options, so they are accepted (and validated) for scripts
+ * written for the C++ tool, and have no effect.
+ */
+const CPP_GPU_TUNING = {
+  "trt-cache-dir": { type: "string" },
+  "cudnn-max-workspace": { type: "string" },
+  "arena-extend": { type: "string" },
+  "cudnn-algo": { type: "string" },
+  "gpu-mem-limit": { type: "string" },
+} as const;
+
+/** Values the C++ siamize accepts for its tuning flags. */
+const CPP_GPU_VALUES: Record<keyof typeof CPP_GPU_TUNING, RegExp> = {
+  "trt-cache-dir": /./,
+  "cudnn-max-workspace": /^[01]$/,
+  "arena-extend": /^(power|same|kNextPowerOfTwo|kSameAsRequested)$/,
+  "cudnn-algo": /^(default|heuristic|exhaustive)$/i,
+  "gpu-mem-limit": /^\d+[KMGkmg]?$/,
+};
+
 const SPEC = {
   input: { type: "string", short: "i" },
   output: { type: "string", short: "o" },
   model: { type: "string", short: "M", multiple: true },
+  models: { type: "string", multiple: true },
   compute: { type: "string", short: "c" },
   gpu: { type: "string", short: "G" },
   threads: { type: "string", short: "t" },
+  thread: { type: "string" },
   patch: { type: "string", short: "P" },
   spacing: { type: "string", short: "u" },
   classes: { type: "string", short: "C" },
   tpm: { type: "string" },
   "tpm-t": { type: "string" },
+  "tpm-out": { type: "string" },
   upsample: { type: "boolean" },
   format: { type: "string", short: "F" },
   shuffle: { type: "boolean" },
+  "no-shuffle": { type: "boolean" },
+  ...CPP_GPU_TUNING,
   "bnii-endian": { type: "string" },
   lowmem: { type: "boolean" },
   "no-arena": { type: "boolean" },
@@ -132,23 +161,32 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
-  -M, --model LIST       models, comma-separated: fold digits 0-4, "all",
-                         file names in the cache, or paths to .onnx (default 0)
-  -c, --compute NAME     auto|cpu|cuda|tensorrt|coreml|webgpu (default auto)
+  -M, --models LIST      models, comma-separated: fold digits 0-4, ranges
+                         such as 0:4, "all", file names in the cache, or
+                         paths to .onnx (default 0)
+  -c, --compute NAME     auto|cpu|cuda|tensorrt (trt)|coreml|webgpu (default auto)
   -G, --gpu N            GPU device id (default 0)
-  -t, --threads N        CPU threads (default: min(cores, 16))
+  -t, --thread N         CPU threads (default: min(cores, 16); also --threads)
   -P, --patch ZxYxX      sliding-window patch (default from the model card,
                          256x256x192 for SIAM v0.3)
   -u, --spacing MM       isotropic working spacing (default 0.75)
   -C, --classes 18|spm   18 SIAM labels, or the 6 SPM12 tissue classes
-      --tpm [0|1]        also write probability maps (<stem>_tpm.<ext>, X*Y*Z*classes)
-      --tpm-t T          softmax temperature for --tpm (default 1)
+      --tpm [0|1]        the file at -o is the 4-D float32 probability map
+                         (X, Y, Z, classes) instead of the labels (as the C++
+                         siamize); a folder batch writes both (<stem>_tpm)
+      --tpm-out FILE     keep the labels at -o and also write the map to FILE
+      --tpm-t T          softmax temperature for the map (default 1)
       --upsample         keep the 0.75 mm canonical grid instead of the input's
   -F, --format FMT       nii|jnii|bnii (default: from the output's extension)
-      --shuffle          byte-shuffle JNIfTI payloads
+      --no-shuffle       no byte shuffle (_ArrayShuffle_) of JNIfTI probability
+                         maps (default on, as the C++ siamize; --shuffle kept)
       --bnii-endian E    little (BJData Draft 2, default) or big (Draft 1
                          readers such as Debian 12's python3-bjdata)
       --lowmem           patch 192x192x128 and no memory arena
+      --trt-cache-dir P, --cudnn-max-workspace 0|1, --arena-extend power|same,
+      --cudnn-algo A, --gpu-mem-limit N
+                         the C++ siamize's CUDA tuning: accepted, no effect
+                         (onnxruntime-node has no such options)
       --no-arena         disable ONNX Runtime's CPU memory arena
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
@@ -211,13 +249,22 @@ function normaliseOptionalValues(argv: string[]): string[] {
     }
     if (a === "--tpm") {
       const next = argv[i + 1];
-      if (next === "0" || next === "1") {
-        out.push(`--tpm=${next}`);
+      if (next === "0" || next === "1" || next === "false" || next === "true") {
+        out.push(`--tpm=${next === "true" ? "1" : next === "false" ? "0" : next}`);
         i++;
       } else out.push("--tpm=1");
     } else out.push(a);
   }
   return out;
+}
+
+/** `"0:4"` → `["0", "1", "2", "3", "4"]` (the C++ siamize's fold range); anything else as it is. */
+function expandFoldRange(spec: string): string[] {
+  const m = spec.match(/^(\d):(\d)$/);
+  if (!m) return [spec];
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  if (a > b) bad(`-M ${spec}: empty fold range`);
+  return Array.from({ length: b - a + 1 }, (_, k) => String(a + k));
 }
 
 /**
@@ -256,11 +303,15 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
   const s = (k: keyof typeof SPEC) => values[k] as string | undefined;
   const b = (k: keyof typeof SPEC) => values[k] === true;
 
-  const compute = (s("compute") ?? "auto").toLowerCase();
+  let compute = (s("compute") ?? "auto").toLowerCase();
+  if (compute === "trt") compute = "tensorrt"; // the C++ siamize's alias
   if (!(COMPUTE_CHOICES as readonly string[]).includes(compute)) {
     bad(`-c must be one of ${COMPUTE_CHOICES.join("|")}, got "${compute}"`);
   }
   const classes = (s("classes") ?? "18").toLowerCase();
+  if (/^\d+$/.test(classes) && classes !== "18") {
+    bad(`-C ${classes}: a model with ${classes} classes needs a model card (--card) describing them`);
+  }
   if (classes !== "18" && classes !== "spm") bad(`-C must be 18 or spm, got "${classes}"`);
   const format = s("format")?.toLowerCase();
   if (format !== undefined && !(FORMAT_CHOICES as readonly string[]).includes(format)) {
@@ -270,25 +321,33 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
   if (bniiEndian !== "little" && bniiEndian !== "big") bad(`--bnii-endian must be little or big, got "${bniiEndian}"`);
   const tpm = s("tpm");
   if (tpm !== undefined && tpm !== "0" && tpm !== "1") bad(`--tpm takes 0 or 1, got "${tpm}"`);
-  const models = ((values.model as string[] | undefined) ?? [])
+  for (const [k, re] of Object.entries(CPP_GPU_VALUES)) {
+    const v = s(k as keyof typeof SPEC);
+    if (v !== undefined && !re.test(v)) bad(`--${k}: invalid value "${v}"`);
+  }
+  const models = [...((values.model as string[] | undefined) ?? []), ...((values.models as string[] | undefined) ?? [])]
     .flatMap((m) => m.split(","))
     .map((m) => m.trim())
-    .filter((m) => m !== "");
+    .filter((m) => m !== "")
+    .flatMap(expandFoldRange);
+  if (s("thread") !== undefined && s("threads") !== undefined) bad("give -t/--thread once");
+  const threads = s("threads") ?? s("thread");
   const opts: CliOptions = {
     input: s("input"),
     output: s("output"),
     models: models.length ? models : ["0"],
     compute: compute as Compute,
     gpu: s("gpu") !== undefined ? nonNegativeInt("-G", s("gpu")!) : 0,
-    threads: s("threads") !== undefined ? positiveInt("-t", s("threads")!) : undefined,
+    threads: threads !== undefined && threads !== "0" ? positiveInt("-t", threads) : undefined,
     patch: s("patch") !== undefined ? parsePatch(s("patch")!) : undefined,
     spacing: s("spacing") !== undefined ? positiveNumber("-u", s("spacing")!) : undefined,
     classes: classes as "18" | "spm",
     tpm: tpm === "1",
+    tpmOut: s("tpm-out"),
     tpmT: s("tpm-t") !== undefined ? positiveNumber("--tpm-t", s("tpm-t")!) : 1,
     upsample: b("upsample"),
     format: format as Format | undefined,
-    shuffle: b("shuffle"),
+    shuffle: !b("no-shuffle"),
     bniiEndian: bniiEndian as "little" | "big",
     lowmem: b("lowmem"),
     noArena: b("no-arena"),
@@ -305,6 +364,10 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
     version: b("version"),
   };
   if (opts.verbose && opts.quiet) bad("-v and -q cannot be combined");
+  if (b("shuffle") && b("no-shuffle")) bad("--shuffle and --no-shuffle cannot be combined");
+  if (opts.tpm && opts.tpmOut) {
+    bad("--tpm puts the probability map at -o; for labels at -o and the map elsewhere give only --tpm-out FILE");
+  }
   if (!opts.help && !opts.version && requireIO) {
     if (!opts.input) bad("missing -i INPUT");
     if (!opts.output) bad("missing -o OUTPUT");

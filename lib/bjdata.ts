@@ -3,8 +3,10 @@
  * BJData Draft 2 (current) is little-endian; Draft 1 (what Debian 12's
  * python3-bjdata 0.2.5 reads) stored numbers big-endian, so both byte
  * orders are supported. Byte arrays (`Uint8Array`) are written as optimised
- * `[$U#n` containers and read back as `Uint8Array`; typed containers of
- * other numbers are read back as arrays of numbers.
+ * `[$U#n` containers and read back as `Uint8Array`; every other optimised
+ * (typed) numeric container, 1-D `[$t#n` or N-D `[$t#[dims…]`, is read back
+ * as a {@linkcode BJArray}: its row-major values in a typed array plus its
+ * dimensions.
  *
  * @module
  */
@@ -12,8 +14,44 @@
 /** Byte order of BJData numbers: Draft 2 "little" (default) or Draft 1 "big". */
 export type Endian = "little" | "big";
 
+/** A typed BJData container as read: row-major values and their dimensions (1-D for `[$t#n`). */
+export class BJArray {
+  constructor(
+    /** Dimensions, slowest first (row-major), as stored. */
+    readonly dims: number[],
+    /** The values; int64/uint64 become Float64Array, float16 Float32Array. */
+    readonly data:
+      | Int8Array
+      | Uint8Array
+      | Int16Array
+      | Uint16Array
+      | Int32Array
+      | Uint32Array
+      | Float32Array
+      | Float64Array,
+    /** Values stored column-major (BJData Draft 3 `#[[dims…]]`): first index fastest. */
+    readonly columnMajor = false,
+  ) {}
+}
+
+/** A malformed-BJData error, with the byte offset where decoding stopped. */
+export class BJDataError extends Error {
+  constructor(message: string, /** Byte offset of the problem. */ readonly at: number) {
+    super(message);
+    this.name = "BJDataError";
+  }
+}
+
 /** Values BJData can hold here. */
-export type BJValue = null | boolean | number | string | Uint8Array | BJValue[] | { [k: string]: BJValue };
+export type BJValue =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | BJArray
+  | BJValue[]
+  | { [k: string]: BJValue };
 
 class Writer {
   readonly le: boolean;
@@ -135,13 +173,44 @@ export function encodeBJData(v: BJValue, endian: Endian = "little"): Uint8Array 
 
 const SIZES: Record<string, number> = { i: 1, U: 1, I: 2, u: 2, l: 4, m: 4, L: 8, M: 8, h: 2, d: 4, D: 8, C: 1, B: 1 };
 
+/** Typed-array constructors by BJData marker (those stored as-is). */
+const TYPED = {
+  i: Int8Array,
+  U: Uint8Array,
+  C: Uint8Array,
+  B: Uint8Array,
+  I: Int16Array,
+  u: Uint16Array,
+  l: Int32Array,
+  m: Uint32Array,
+  d: Float32Array,
+  D: Float64Array,
+} as const;
+
+/** Reads `n` values of marker `m` at `p` into a typed array (one copy; byte-swapped when `le` is false). */
+function typedBlock(data: Uint8Array, p: number, n: number, m: string, le: boolean): BJArray["data"] {
+  const size = SIZES[m];
+  const bytes = data.slice(p, p + n * size);
+  if (!le && size > 1) {
+    for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+  }
+  if (m in TYPED) return new TYPED[m as keyof typeof TYPED](bytes.buffer, 0, n);
+  const view = new DataView(bytes.buffer);
+  if (m === "h") return Float32Array.from({ length: n }, (_, k) => view.getFloat16(2 * k, true));
+  const wide = m === "L" ? new BigInt64Array(bytes.buffer, 0, n) : new BigUint64Array(bytes.buffer, 0, n);
+  return Float64Array.from(wide, Number);
+}
+
 /** Decodes BJData of the given byte order; throws on malformed input. */
 export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJValue {
   const le = endian === "little";
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let p = 0;
+  const fail = (msg: string, at = p): never => {
+    throw new BJDataError(`BJData: ${msg} at byte ${at}`, at);
+  };
   const need = (n: number) => {
-    if (p + n > data.length) throw new Error(`BJData truncated at byte ${p}`);
+    if (!(p + n <= data.length)) fail(`truncated (${n} more bytes needed, ${data.length - p} left)`);
   };
   const marker = () => {
     need(1);
@@ -149,7 +218,7 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
   };
   const scalar = (m: string): number => {
     const n = SIZES[m];
-    if (n === undefined) throw new Error(`BJData: not a number marker "${m}" at byte ${p - 1}`);
+    if (n === undefined) fail(`not a number marker ${JSON.stringify(m)}`, p - 1);
     need(n);
     let v: number;
     switch (m) {
@@ -191,19 +260,27 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
     p += n;
     return v;
   };
-  const count = (): number => {
+  /** A count: one integer, or an N-D dimension vector `[…]` (then `dims` holds it). */
+  const count = (): { n: number; dims?: number[]; columnMajor?: boolean } => {
     const m = marker();
     if (m === "[") {
-      // N-d dimension vector: the count is the product.
-      const dims = value("[") as number[];
-      return dims.reduce((a, c) => a * c, 1);
+      const at = p - 1;
+      let v = value("[");
+      // Draft 3: the dimension vector wrapped once more, `[[dims…]]`, means column-major data.
+      const columnMajor = Array.isArray(v) && v.length === 1 && typeof v[0] === "object" && v[0] !== null;
+      if (columnMajor) v = (v as BJValue[])[0];
+      const dims = v instanceof BJArray || v instanceof Uint8Array ? Array.from(v instanceof BJArray ? v.data : v) : v;
+      if (!Array.isArray(dims) || !dims.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
+        fail("invalid dimension vector", at);
+      }
+      return { n: (dims as number[]).reduce((a, c) => a * c, 1), dims: dims as number[], columnMajor };
     }
     const v = scalar(m);
-    if (!(v >= 0)) throw new Error("BJData: negative count");
-    return v;
+    if (!(v >= 0) || !Number.isSafeInteger(v)) fail(`invalid count ${v}`, p - 1);
+    return { n: v };
   };
   const str = (): string => {
-    const n = count();
+    const { n } = count();
     need(n);
     const s = new TextDecoder().decode(data.subarray(p, p + n));
     p += n;
@@ -224,20 +301,24 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
       case "{": {
         let type: string | undefined;
         let n: number | undefined;
+        let dims: number[] | undefined;
+        let columnMajor: boolean | undefined;
         let next = marker();
         if (next === "$") {
           type = marker();
           next = marker();
         }
-        if (next === "#") n = count();
-        else if (type) throw new Error("BJData: typed container without count");
+        if (next === "#") ({ n, dims, columnMajor } = count());
+        else if (type) fail("typed container without count");
         else p--;
         if (m === "[") {
-          if (type === "U" && n !== undefined) {
-            need(n);
-            const b = data.slice(p, p + n);
-            p += n;
-            return b;
+          if (type && n !== undefined && SIZES[type] !== undefined) {
+            need(n * SIZES[type]);
+            const block = typedBlock(data, p, n, type, le);
+            p += n * SIZES[type];
+            // 1-D byte arrays stay plain bytes; everything else keeps its type and shape.
+            if (type === "U" && !dims) return block as Uint8Array;
+            return new BJArray(dims ?? [n], block, columnMajor === true && dims !== undefined);
           }
           const out: BJValue[] = [];
           if (n !== undefined) {
@@ -274,6 +355,6 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
     }
   };
   const v = value(marker());
-  if (p !== data.length) throw new Error(`BJData: ${data.length - p} bytes after the value`);
+  if (p !== data.length) fail(`${data.length - p} bytes after the value`);
   return v;
 }

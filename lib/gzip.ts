@@ -6,8 +6,16 @@
  * median): gunzip 0.50 s native vs 0.93 s fflate, gzip 2.99 s vs 7.11 s.
  * `deno task bench --gzip` repeats that comparison.
  *
+ * The native stream stops at the end of the first gzip member and rejects
+ * what follows, so valid multi-member files (`cat a.gz b.gz`, bgzip) and
+ * files padded with zero bytes (tape blocks) fail there; those, and only
+ * those, are decoded again by zlib's gunzip ({@linkcode gunzipAll}), which
+ * reads every member and skips zero padding like `gzip -dc` and nibabel.
+ * The ordinary single-member file keeps the native stream's speed.
+ *
  * @module
  */
+import { gunzipAll } from "./_std.ts";
 
 /** Compression formats understood by the streams API. */
 export type Format = "gzip" | "deflate" | "deflate-raw";
@@ -37,11 +45,20 @@ export function isGzip(data: Uint8Array): boolean {
 
 /**
  * Decompresses `data`; throws on corrupt or truncated input (the stream
- * rejects an incomplete final block or a bad checksum).
+ * rejects an incomplete final block or a bad checksum). gzip data with
+ * several members or zero padding is read whole (see the module notes).
  */
-export function decompress(data: Uint8Array, format: Format = "gzip"): Promise<Uint8Array> {
-  return pipe(data, new DecompressionStream(format));
+export async function decompress(data: Uint8Array, format: Format = "gzip"): Promise<Uint8Array> {
+  try {
+    return await pipe(data, new DecompressionStream(format));
+  } catch (e) {
+    if (format !== "gzip") throw e;
+    return await gunzipAll(data);
+  }
 }
+
+/** zlib's member-aware gunzip, for data the native stream rejected (see the module notes). */
+export { gunzipAll };
 
 /** Compresses `data` (zlib level 6 equivalent). */
 export function compress(data: Uint8Array, format: Format = "gzip"): Promise<Uint8Array> {

@@ -20,7 +20,7 @@ import {
 } from "./affine.ts";
 import { EXIT_NOINPUT, InputError } from "./errors.ts";
 import { errorText, writeFileAtomic } from "./fsutil.ts";
-import { compress, isGzip } from "./gzip.ts";
+import { compress, gunzipAll, isGzip } from "./gzip.ts";
 
 /** Numeric storage types this module reads and writes. */
 export type DataType =
@@ -204,10 +204,16 @@ async function gunzipNifti(path: string, raw: Uint8Array): Promise<Uint8Array> {
           head.set(buf.subarray(0, used));
           head.set(chunk, used);
           const expect = expectedSize(head);
+          if (expect > raw.length * MAX_DEFLATE_RATIO + 1024) {
+            fail(
+              path,
+              `header claims ${bytesText(expect)} of image, more than ${bytesText(raw.length)} of gzip data can hold`,
+            );
+          }
           if (expect > want) want = expect;
           sized = true;
         }
-        const nb = new Uint8Array(want);
+        const nb = allocate(path, want);
         nb.set(buf.subarray(0, used));
         buf = nb;
       }
@@ -215,9 +221,37 @@ async function gunzipNifti(path: string, raw: Uint8Array): Promise<Uint8Array> {
       used += chunk.length;
     }
   } catch (e) {
-    throw new InputError(path, `corrupt or truncated gzip data (${errorText(e)})`, undefined, { cause: e });
+    if (e instanceof InputError) throw e;
+    // Not one plain member: several members, zero padding, or corruption.
+    buf = new Uint8Array(0);
+    try {
+      return await gunzipAll(raw);
+    } catch (e) {
+      throw new InputError(path, `corrupt or truncated gzip data (${errorText(e)})`, undefined, { cause: e });
+    }
   }
   return buf.subarray(0, used);
+}
+
+/** deflate's largest possible expansion (1032:1), bounding what a gzip file can hold. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/** `1.5 GiB`, `12 MB`, … for messages. */
+function bytesText(n: number): string {
+  return n >= 2 ** 30
+    ? `${(n / 2 ** 30).toFixed(1)} GiB`
+    : n >= 2 ** 20
+    ? `${(n / 2 ** 20).toFixed(1)} MiB`
+    : `${n} bytes`;
+}
+
+/** A zeroed byte buffer, or a one-line error when memory cannot hold it. */
+function allocate(path: string, n: number): Uint8Array<ArrayBuffer> {
+  try {
+    return new Uint8Array(n);
+  } catch {
+    fail(path, `image needs ${bytesText(n)}, more than memory allows`);
+  }
 }
 
 /** Bytes a NIfTI file with this header should have, or 0 if unknown. */
@@ -241,6 +275,23 @@ function cstr(b: Uint8Array, at: number, len: number): string {
   let end = at;
   while (end < at + len && b[end] !== 0) end++;
   return new TextDecoder("latin1").decode(b.subarray(at, end));
+}
+
+/** NIfTI qform/sform codes: unknown, scanner, aligned, Talairach, MNI 152, template (NIfTI 2019). */
+const VALID_XFORM_CODES = new Set([0, 1, 2, 3, 4, 5]);
+
+/**
+ * Checks that the quaternion the qform uses is a rotation (b²+c²+d² ≤ 1,
+ * with nibabel's float32 tolerance): nibabel refuses others, and reading on
+ * would scale the voxel sizes.
+ */
+export function checkQuaternion(path: string, h: NiftiHeader): void {
+  if (h.sformCode > 0 || h.qformCode <= 0) return;
+  const [b, c, d] = h.quatern;
+  const n2 = b * b + c * c + d * d;
+  if (!(n2 <= 1 + 3 * 2 ** -23)) {
+    fail(path, `invalid qform: quaternion (b, c, d) = (${h.quatern.join(", ")}) has b²+c²+d² = ${n2.toFixed(4)} > 1`);
+  }
 }
 
 function parseHeader(path: string, b: Uint8Array): Parsed {
@@ -348,6 +399,9 @@ function parseHeader(path: string, b: Uint8Array): Parsed {
   if (volumes > 1) dims.push(volumes);
   const count = dims.reduce((a, c) => a * c, 1);
   if (!Number.isSafeInteger(count * BYTES[datatype])) fail(path, `image too large (${dims.join("x")})`);
+  // As nibabel's header check: a qform/sform code outside the NIfTI set is reset to 0 (unknown).
+  if (!VALID_XFORM_CODES.has(h.qformCode)) h.qformCode = 0;
+  if (!VALID_XFORM_CODES.has(h.sformCode)) h.sformCode = 0;
   return {
     header: { version, littleEndian: le, datatype, dim, pixdim, ...h },
     offset: Math.floor(voxOffset),
@@ -398,9 +452,9 @@ function decodeData(path: string, b: Uint8Array, p: Parsed): VoxelArray {
   if (b.length < offset + nbytes) {
     fail(
       path,
-      `truncated data section: expected ${nbytes} bytes after offset ${offset}, found ${
-        Math.max(0, b.length - offset)
-      }`,
+      `truncated data section: the header claims ${
+        p.dims.join("x")
+      } ${h.datatype} (${nbytes} bytes after offset ${offset}), the file holds ${Math.max(0, b.length - offset)}`,
     );
   }
   const v = new DataView(b.buffer, b.byteOffset + offset, nbytes);
@@ -411,7 +465,15 @@ function decodeData(path: string, b: Uint8Array, p: Parsed): VoxelArray {
     inter = 0;
   } else if (!Number.isFinite(inter)) fail(path, `valid scl_slope ${slope} with non-finite scl_inter`);
   const wide = ["float64", "int32", "uint32", "int64", "uint64"].includes(h.datatype);
-  const out = wide ? new Float64Array(count) : new Float32Array(count);
+  let out: Float32Array | Float64Array;
+  try {
+    out = wide ? new Float64Array(count) : new Float32Array(count);
+  } catch {
+    fail(
+      path,
+      `image of ${p.dims.join("x")} voxels needs ${bytesText(count * (wide ? 8 : 4))}, more than memory allows`,
+    );
+  }
   if (le && h.datatype !== "int64" && h.datatype !== "uint64") {
     // Native little-endian: view the bytes as the stored type (copy only if misaligned).
     const Ctor = ARRAY_TYPES[h.datatype];
@@ -450,6 +512,7 @@ export async function parseNifti(path: string, raw: Uint8Array, options: ReadOpt
   if (p.dims.length > 3 && !options.allow4D) {
     fail(path, `4-D image with ${p.dims[3]} volumes; give a 3-D volume (one scan)`);
   }
+  checkQuaternion(path, p.header);
   const data = decodeData(path, b, p);
   const affine = headerAffine(p.header, p.dims);
   if (!isFiniteAffine(affine)) fail(path, `non-finite affine (from the ${affineSource(p.header)})`);

@@ -7,7 +7,6 @@
  */
 import { basename } from "./_std.ts";
 import type { Format } from "./args.ts";
-import { UsageError } from "./errors.ts";
 import { writeFileAtomic } from "./fsutil.ts";
 import { formatOf, writeVolume } from "./io.ts";
 import type { ModelCard } from "./model_card.ts";
@@ -15,11 +14,13 @@ import { qcPicture } from "./qc.ts";
 import type { SegmentResult } from "./segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
 
-/** The format an output path asks for (`-F` wins over the extension). */
+/**
+ * The format an output path asks for: `-F` wins over the extension, and
+ * any extension other than `.jnii`/`.bnii` means NIfTI (gzipped for `.gz`),
+ * as in the C++ siamize.
+ */
 export function outputKind(path: string, format?: Format): Format {
-  const kind = format ?? formatOf(path);
-  if (!kind) throw new UsageError(`output ${path}: unknown extension (use .nii, .nii.gz, .jnii or .bnii, or -F)`);
-  return kind;
+  return format ?? formatOf(path) ?? "nii";
 }
 
 /** Splits `a/b.nii.gz` into `a/b` and `.nii.gz`. */
@@ -41,6 +42,13 @@ export function sidecarPath(output: string): string {
 
 /** Options for {@linkcode writeOutputs}. */
 export interface OutputOptions {
+  /**
+   * The output path gets the 4-D probability map instead of the labels
+   * (the C++ siamize's `--tpm`). @default false
+   */
+  tpmOnly?: boolean;
+  /** Also write the probability map here (labels stay at the output path). */
+  tpmOut?: string;
   /** Output format (default: by extension). */
   format?: Format;
   /** Byte-shuffle JNIfTI probability payloads. */
@@ -62,11 +70,11 @@ export interface OutputOptions {
 /** Files an output request would create, for checks before a run. */
 export function plannedOutputs(
   path: string,
-  o: { tpm?: boolean; sidecar?: boolean; format?: Format; qc?: string },
+  o: { tpmOut?: string; sidecar?: boolean; format?: Format; qc?: string },
 ): string[] {
   const kind = outputKind(path, o.format);
   const out = [path];
-  if (o.tpm) out.push(tpmPath(path));
+  if (o.tpmOut) out.push(o.tpmOut);
   if (kind === "nii" && o.sidecar !== false) out.push(sidecarPath(path));
   if (o.qc) out.push(o.qc);
   return out;
@@ -77,21 +85,25 @@ export async function writeOutputs(path: string, r: SegmentResult, o: OutputOpti
   const kind = outputKind(path, o.format);
   const written: string[] = [];
   const spm = r.labelTable.length !== o.card.classes.length;
-  await writeVolume(path, r.labels, {
-    format: kind,
-    datatype: "uint8",
-    intentCode: 1002,
-    intentName: spm ? "spm classes" : "siam labels",
-    cal: [0, r.labelTable.length - 1],
-    descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
-    labels: r.labelTable,
-    endian: o.endian,
-  });
-  written.push(path);
-  if (r.probabilities) {
-    const p = tpmPath(path);
-    await writeVolume(p, r.probabilities, {
+  if ((o.tpmOnly || o.tpmOut) && !r.probabilities) throw new Error("probability maps were not computed (tpm: true)");
+  if (!o.tpmOnly) {
+    await writeVolume(path, r.labels, {
       format: kind,
+      datatype: "uint8",
+      intentCode: 1002,
+      intentName: spm ? "spm classes" : "siam labels",
+      cal: [0, r.labelTable.length - 1],
+      descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
+      labels: r.labelTable,
+      endian: o.endian,
+    });
+    written.push(path);
+  }
+  const mapPath = o.tpmOnly ? path : o.tpmOut;
+  if (r.probabilities && mapPath) {
+    const p = mapPath;
+    await writeVolume(p, r.probabilities, {
+      format: o.tpmOnly ? kind : outputKind(p, formatOf(p) ? undefined : kind),
       datatype: "float32",
       intentName: "probabilities",
       cal: [0, 1],

@@ -64,12 +64,18 @@ Deno.test("usage errors are one line, exit 64, and suggest --help", () => {
     [["-i"], /^option -i\/--input needs a value/],
     [[...base, "-t"], /needs a value/],
     [[...base, "-t", "zero"], /-t needs a positive integer, got "zero"/],
-    [[...base, "-t", "0"], /-t needs a positive integer/],
     [[...base, "-G", "-1"], /option -G is followed by a value starting with "-"; write it as --gpu=VALUE/],
     [[...base, "--gpu=-1"], /-G needs a non-negative integer, got "-1"/],
     [[...base, "--spacing=-2"], /-u needs a positive number/],
     [[...base, "-c", "tpu"], /-c must be one of auto\|cpu\|cuda\|tensorrt\|coreml\|webgpu/],
-    [[...base, "-C", "7"], /-C must be 18 or spm/],
+    [[...base, "-C", "7"], /-C 7: a model with 7 classes needs a model card \(--card\)/],
+    [[...base, "-C", "abc"], /-C must be 18 or spm/],
+    [[...base, "--tpm", "--tpm-out", "p.nii.gz"], /--tpm puts the probability map at -o/],
+    [[...base, "--shuffle", "--no-shuffle"], /cannot be combined/],
+    [[...base, "-M", "3:1"], /-M 3:1: empty fold range/],
+    [[...base, "--cudnn-max-workspace", "2"], /--cudnn-max-workspace: invalid value "2"/],
+    [[...base, "--arena-extend", "half"], /--arena-extend: invalid value "half"/],
+    [[...base, "--gpu-mem-limit", "6T"], /--gpu-mem-limit: invalid value "6T"/],
     [[...base, "-F", "mgz"], /-F must be one of nii\|jnii\|bnii/],
     [[...base, "-P", "128x128"], /-P needs three positive integers ZxYxX/],
     [[...base, "extra"], /unexpected argument "extra"/],
@@ -93,4 +99,32 @@ Deno.test("patch strings", () => {
   assertEquals(parsePatch("256x256x192"), [256, 256, 192]);
   assertEquals(parsePatch("64,64,32"), [64, 64, 32]);
   assertThrows(() => parsePatch("64x0x32"), /three positive integers/);
+});
+
+Deno.test("the C++ siamize's spellings and defaults: --models, --thread, -t 0, -c trt, -M 0:4, --tpm true/false, --no-shuffle, -C 18, tuning flags", () => {
+  const o = parseCli([...base, "--models", "0:2,4", "--thread", "3", "-c", "trt", "-C", "18"]);
+  assertEquals([o.models, o.threads, o.compute, o.classes], [["0", "1", "2", "4"], 3, "tensorrt", "18"]);
+  assertEquals(parseCli([...base, "-t", "0"]).threads, undefined); // 0 = automatic, as in the C++ tool
+  assertEquals(parseCli([...base, "--tpm", "true"]).tpm, true);
+  assertEquals(parseCli([...base, "--tpm", "false"]).tpm, false);
+  // JNIfTI probability maps are byte-shuffled unless --no-shuffle (the C++ default); --shuffle still parses.
+  assertEquals([parseCli(base).shuffle, parseCli([...base, "--shuffle"]).shuffle], [true, true]);
+  assertEquals(parseCli([...base, "--no-shuffle"]).shuffle, false);
+  // Labels at -o plus the map elsewhere.
+  const t = parseCli([...base, "--tpm-out", "p.nii.gz"]);
+  assertEquals([t.tpm, t.tpmOut], [false, "p.nii.gz"]);
+  // CUDA tuning flags are accepted (onnxruntime-node has no such options).
+  parseCli([
+    ...base,
+    "--trt-cache-dir",
+    "/tmp/trt",
+    "--cudnn-max-workspace",
+    "0",
+    "--arena-extend",
+    "same",
+    "--cudnn-algo",
+    "heuristic",
+    "--gpu-mem-limit",
+    "6G",
+  ]);
 });

@@ -10,6 +10,7 @@ import {
   summaryLine,
   takeShard,
 } from "../lib/batch.ts";
+import { readNifti } from "../lib/nifti.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
 import { GOLDEN, ROOT, runCli, tempDir, writeHead } from "./_fixtures.ts";
 
@@ -108,19 +109,21 @@ Deno.test("folder mode: one segmenter, bad input fails alone, rerun skips, shard
   const r2 = await runCli(["-i", inp, "-o", out, ...FAST]);
   assertEquals(r2.code, 1);
   assertEquals(r2.err[r2.err.length - 1], "siamize: 0 done, 2 skipped, 1 failed");
-  // Shards of a list: 1/2 and 2/2 together do every input once.
+  // Shards of a list: 1/2 and 2/2 together do every input once. With --tpm a batch writes labels and <stem>_tpm.
   await Deno.remove(join(inp, "c.nii.gz"));
   await writeHead(join(inp, "c.nii.gz"), 3);
   for (const s of ["1/2", "2/2"]) {
     const o = join(dir.path, `shard${s[0]}`);
-    const r = await runCli(["-i", inp, "-o", o, ...FAST, "--shard", s, "-q"]);
+    const r = await runCli(["-i", inp, "-o", o, ...FAST, "--shard", s, "-q", ...(s === "1/2" ? ["--tpm"] : [])]);
     assertEquals(r.code, 0, r.err.join("\n"));
   }
   const s1 = [...Deno.readDirSync(join(dir.path, "shard1"))].map((e) => e.name).filter((n) => n.endsWith(".nii.gz"))
     .sort();
   const s2 = [...Deno.readDirSync(join(dir.path, "shard2"))].map((e) => e.name).filter((n) => n.endsWith(".nii.gz"))
     .sort();
-  assertEquals(s1, ["a_seg.nii.gz", "c_seg.nii.gz"]);
+  assertEquals(s1, ["a_seg.nii.gz", "a_seg_tpm.nii.gz", "c_seg.nii.gz", "c_seg_tpm.nii.gz"]);
+  assertEquals((await readNifti(join(dir.path, "shard1", "a_seg.nii.gz"))).dims.length, 3);
+  assertEquals((await readNifti(join(dir.path, "shard1", "a_seg_tpm.nii.gz"), { allow4D: true })).dims.length, 4);
   assertEquals(s2, ["b_seg.nii.gz"]);
 });
 

@@ -34,6 +34,8 @@ Deno.test("--help lists every siamize flag; --version prints the version", async
       "-C",
       "--tpm",
       "--tpm-t",
+      "--tpm-out",
+      "--no-shuffle",
       "--upsample",
       "-F",
       "--shuffle",

@@ -4,7 +4,17 @@ import { affineToQuaternion, quaternionToAffine } from "../lib/affine.ts";
 import { InputError } from "../lib/errors.ts";
 import { encodeNifti, makeVolume, readNifti, writeNifti } from "../lib/nifti.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./_assert.ts";
-import { CH2, craftNifti, GOLDEN, gzipBytes, haveFile, haveNibabel, nibabelLoad, tempDir } from "./_fixtures.ts";
+import {
+  CH2,
+  craftNifti,
+  type CraftSpec,
+  GOLDEN,
+  gzipBytes,
+  haveFile,
+  haveNibabel,
+  nibabelLoad,
+  tempDir,
+} from "./_fixtures.ts";
 
 const OBLIQUE_SROW = [
   [0.9, -0.3, 0.1, -80],
@@ -247,7 +257,7 @@ Deno.test("bad input: one-line errors naming the file", async () => {
     [
       "trunc.nii",
       good.slice(0, 380),
-      /trunc\.nii: truncated data section: expected 64 bytes after offset 352, found 28/,
+      /trunc\.nii: truncated data section: the header claims 4x4x4 uint8 \(64 bytes after offset 352\), the file holds 28/,
     ],
     [
       "vols.nii",
@@ -306,4 +316,99 @@ Deno.test("4-D images with several volumes load with allow4D and round-trip", as
   const back = await readNifti(p, { allow4D: true });
   assertEquals(back.dims, [2, 3, 4, 5]);
   assertClose(back.data, vol.data, 0);
+});
+
+/** Runs Python with nibabel on `path`; the affine it loads, or its error message. */
+async function nibabelAffineOrError(path: string): Promise<number[][] | string> {
+  const script = `
+import sys, json, nibabel as nib
+try:
+    print(json.dumps(nib.load(sys.argv[1]).affine.tolist()))
+except Exception as e:
+    print(json.dumps(str(e)))
+`;
+  const r = await new Deno.Command("/usr/bin/python3", { args: ["-c", script, path], stdout: "piped" }).output();
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
+Deno.test("multi-member gzip and gzip with trailing zero padding read whole, like gzip -dc and nibabel", async () => {
+  await using dir = await tempDir();
+  const values = ramp(4 * 5 * 6, (i) => (i * 13) % 251);
+  const bytes = craftNifti({ datatype: 2, dims: [4, 5, 6], values, sformCode: 1, srow: OBLIQUE_SROW });
+  // Split inside the header and inside the data: three members, then 512 zero bytes of padding.
+  const members = [bytes.subarray(0, 100), bytes.subarray(100, 400), bytes.subarray(400)];
+  const gz = await Promise.all(members.map(gzipBytes));
+  const cat = (parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+    parts.reduce((at, b) => (out.set(b, at), at + b.length), 0);
+    return out;
+  };
+  const cases: [string, Uint8Array][] = [
+    ["multi.nii.gz", cat(gz)],
+    ["padded.nii.gz", cat([await gzipBytes(bytes), new Uint8Array(512)])],
+    ["multipad.nii.gz", cat([...gz, new Uint8Array(100)])],
+  ];
+  for (const [name, b] of cases) {
+    const p = join(dir.path, name);
+    await Deno.writeFile(p, b);
+    const v = await readNifti(p);
+    assertEquals(v.dims, [4, 5, 6]);
+    assertClose(v.data, values, 0, { message: name });
+    assertClose(v.affine.slice(0, 3).flat(), OBLIQUE_SROW.flat(), 1e-6, { message: name });
+    if (haveNibabel()) assertClose((await nibabelLoad(p)).data, values, 0, { message: `nibabel ${name}` });
+  }
+  // Not zeros after the member: still an error.
+  const p = join(dir.path, "junk.nii.gz");
+  await Deno.writeFile(p, cat([await gzipBytes(bytes), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])]));
+  await assertRejects(() => readNifti(p), /junk\.nii\.gz: corrupt or truncated gzip data/);
+});
+
+Deno.test("header sanity as nibabel: an invalid sform_code is ignored (qform used); a non-unit quaternion is an error", async () => {
+  await using dir = await tempDir();
+  const q = affineToQuaternion([[0, 0, 1.5, -30], [-1, 0, 0, 40], [0, 2, 0, -50], [0, 0, 0, 1]]);
+  const quatern = [q.b, q.c, q.d, ...q.offset] as [number, number, number, number, number, number];
+  const pixdim = [q.qfac, ...q.pixdim, 1, 1, 1, 1];
+  const values = ramp(24, (i) => i);
+  const write = async (name: string, spec: Partial<CraftSpec>) => {
+    const p = join(dir.path, name);
+    await Deno.writeFile(p, craftNifti({ datatype: 2, dims: [2, 3, 4], values, qformCode: 1, ...spec }));
+    return p;
+  };
+  const p7 = await write("sform7.nii", { quatern, pixdim, sformCode: 7, srow: OBLIQUE_SROW });
+  const v = await readNifti(p7);
+  const qform = [[0, 0, 1.5, -30], [-1, 0, 0, 40], [0, 2, 0, -50], [0, 0, 0, 1]];
+  assertClose(v.affine.flat(), qform.flat(), 1e-5);
+  assertEquals([v.header.sformCode, v.header.qformCode], [0, 1]);
+  // Quaternion with b²+c²+d² = 1.53 (> 1): nibabel refuses it; so do we, instead of scaling the voxels.
+  const pq = await write("quat.nii", { quatern: [0.8, 0.8, 0.5, 0, 0, 0] });
+  const e = await assertRejects(
+    () => readNifti(pq),
+    /quat\.nii: invalid qform: quaternion .* b²\+c²\+d² = 1\.5300 > 1/,
+  );
+  assert(e instanceof InputError);
+  // The same quaternion is harmless when a valid sform is what counts (nibabel reads it too).
+  const ps = await write("quat_sform.nii", { quatern: [0.8, 0.8, 0.5, 0, 0, 0], sformCode: 2, srow: OBLIQUE_SROW });
+  assertClose((await readNifti(ps)).affine.slice(0, 3).flat(), OBLIQUE_SROW.flat(), 1e-6);
+  if (haveNibabel()) {
+    assertClose((await nibabelAffineOrError(p7) as number[][]).flat(), qform.flat(), 1e-5);
+    assertEquals(typeof await nibabelAffineOrError(pq), "string", "nibabel refuses the non-unit quaternion");
+    assertClose((await nibabelAffineOrError(ps) as number[][]).slice(0, 3).flat(), OBLIQUE_SROW.flat(), 1e-6);
+  }
+});
+
+Deno.test("a header claiming more voxels than the file holds or memory allows gets a clear message", async () => {
+  await using dir = await tempDir();
+  // 30000³ int16 (54 TB) claimed by a 1.6 kB file, plain and gzipped (a gzip file of n bytes holds < 1032 n).
+  const huge = craftNifti({ datatype: 4, dims: [30000, 30000, 30000], values: ramp(600, (i) => i) });
+  const plain = join(dir.path, "huge.nii"), gz = join(dir.path, "huge.nii.gz");
+  await Deno.writeFile(plain, huge);
+  await Deno.writeFile(gz, await gzipBytes(huge));
+  await assertRejects(
+    () => readNifti(plain),
+    /huge\.nii: truncated data section: the header claims 30000x30000x30000 int16 \(54000000000000 bytes/,
+  );
+  await assertRejects(
+    () => readNifti(gz),
+    /huge\.nii\.gz: header claims 50291\.4 GiB of image, more than \d+ bytes of gzip data can hold/,
+  );
 });

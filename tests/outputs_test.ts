@@ -209,10 +209,23 @@ Deno.test("CLI outputs: TPM, sidecar, JNIfTI, volumes, QC picture", async () => 
   ];
   const io = { out: () => {}, err: (l: string) => errs.push(l), isTty: false };
   const errs: string[] = [];
-  assertEquals(await main([...argv, "-o", out, "--tpm", "--vol", vol, "--qc", qc], io), 0, errs.join("\n"));
-  assertEquals(tpmPath(out), join(dir.path, "seg_tpm.nii.gz"));
-  const tpm = await readNifti(tpmPath(out), { allow4D: true });
-  assertEquals(tpm.dims, [80, 60, 90, 18]);
+  // Labels at -o and the map at --tpm-out, in one run.
+  const tpmOut = join(dir.path, "seg_tpm.nii.gz");
+  assertEquals(
+    await main([...argv, "-o", out, "--tpm-out", tpmOut, "--vol", vol, "--qc", qc], io),
+    0,
+    errs.join("\n"),
+  );
+  assertEquals((await readNifti(out)).dims, [80, 60, 90]);
+  const tpm = await readNifti(tpmOut, { allow4D: true });
+  assertEquals([tpm.dims, tpm.header.datatype], [[80, 60, 90, 18], "float32"]);
+  // As the C++ siamize: with --tpm the file at -o IS the (X, Y, Z, 18) float32 map, and no labels are written.
+  const only = join(dir.path, "map.nii.gz");
+  assertEquals(await main([...argv, "-o", only, "--tpm", "--no-sidecar"], io), 0, errs.join("\n"));
+  const map = await readNifti(only, { allow4D: true });
+  assertEquals([map.dims, map.header.datatype], [[80, 60, 90, 18], "float32"]);
+  assertClose(map.data, tpm.data, 0);
+  assertEquals(tpmPath(only), join(dir.path, "map_tpm.nii.gz")); // not written: checked by the listing below
   assertEquals(await Deno.readTextFile(sidecarPath(out)), labelTableTsv(card.classes));
   const { width, height } = await pngInfo(await Deno.readFile(qc));
   assert(width > 600 && height > 400, `${width}x${height}`);
@@ -238,6 +251,7 @@ Deno.test("CLI outputs: TPM, sidecar, JNIfTI, volumes, QC picture", async () => 
   const names = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
   assertEquals(names, [
     "b.nii",
+    "map.nii.gz",
     "qc.png",
     "seg.jnii",
     "seg.labels.tsv",

@@ -1,20 +1,34 @@
 /**
- * `deno task make-model --preset tiny|siam-v0.3 [--fp16] [--seed N] -o model.onnx`
+ * `deno task make-model --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] -o model.onnx`
  *
  * Writes a ResEnc-UNet-shaped ONNX model with seeded weights (see
  * scripts/model_builder.ts). The siam-v0.3 preset is ~141M parameters
  * (566 MB fp32, 283 MB fp16): generate it on demand, never commit it.
+ * `segresnet` and `hnoseg-xs` build other networks' shapes (see
+ * scripts/network_presets.ts; float32 only).
  *
  * @module
  */
 import { parseArgs } from "../lib/_std.ts";
 import { writeFileAtomic } from "../lib/fsutil.ts";
 import { buildResEncUNet, PRESETS } from "./model_builder.ts";
+import { NETWORK_PRESETS } from "./network_presets.ts";
 
 /** Builds and writes a model; returns its parameter count. */
 export async function makeModel(preset: string, out: string, fp16 = false, seed = 1): Promise<number> {
+  const other = NETWORK_PRESETS[preset];
+  if (other) {
+    if (fp16) throw new Error(`--fp16 is not available for preset "${preset}"`);
+    const { bytes, parameters } = other(seed);
+    await writeFileAtomic(out, bytes);
+    return parameters;
+  }
   const spec = PRESETS[preset];
-  if (!spec) throw new Error(`unknown preset "${preset}" (${Object.keys(PRESETS).join(", ")})`);
+  if (!spec) {
+    throw new Error(
+      `unknown preset "${preset}" (${[...Object.keys(PRESETS), ...Object.keys(NETWORK_PRESETS)].join(", ")})`,
+    );
+  }
   const { bytes, parameters } = buildResEncUNet({ ...spec, fp16, seed });
   await writeFileAtomic(out, bytes);
   return parameters;
@@ -31,7 +45,7 @@ if (import.meta.main) {
     },
   });
   if (!values.output) {
-    console.error("usage: make_model.ts --preset tiny|siam-v0.3 [--fp16] [--seed N] -o model.onnx");
+    console.error("usage: make_model.ts --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] -o model.onnx");
     Deno.exit(64);
   }
   try {

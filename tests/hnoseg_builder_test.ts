@@ -179,10 +179,38 @@ Deno.test("hnoseg-xs runs at arbitrary spatial sizes; output on the input grid; 
   }
 });
 
+Deno.test("conv_out before the resize gives the original order's logits", async () => {
+  const dims = [21, 30, 26];
+  const V = dims[0] * dims[1] * dims[2];
+  const r = prng(8);
+  const x = Float32Array.from({ length: 4 * V }, () => r() * 2 - 1);
+  const a = (await run(buildHNOSeg({ ...HNOSEG_XS, seed: 6 }).bytes, "logits", x, [1, 4, ...dims]))
+    .data as Float32Array;
+  const orig = buildHNOSeg({ ...HNOSEG_XS, seed: 6, resizeFirst: true }).bytes;
+  const b = (await run(orig, "logits", x, [1, 4, ...dims])).data as Float32Array;
+  let err = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  assert(scale > 0.1 && err < 1e-5 * scale, `max difference ${err} (scale ${scale})`);
+});
+
 Deno.test("make-model writes the hnoseg-xs preset; --fp16 is refused for it", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "hnoseg.onnx");
   assertEquals(await makeModel("hnoseg-xs", out, false, 4), 28248);
   assertEquals(await Deno.readFile(out), new Uint8Array(buildHNOSeg({ ...HNOSEG_XS, seed: 4 }).bytes));
   await assertRejects(() => makeModel("hnoseg-xs", join(dir.path, "x.onnx"), true), /--fp16 is not available/);
+  // --weights: the seed-4 model's initialisers, by name, into a seed-9 build.
+  const again = join(dir.path, "again.onnx");
+  await makeModel("hnoseg-xs", again, false, 9, out);
+  const inits = async (p: string) => decodeModel(await Deno.readFile(p)).graph!.initializer!;
+  const [a, b] = [await inits(out), await inits(again)];
+  assertEquals(a.map((t) => [t.name, Array.from(t.raw_data!)]), b.map((t) => [t.name, Array.from(t.raw_data!)]));
+  await assertRejects(() => makeModel("tiny", join(dir.path, "t.onnx"), false, 1, out), /--weights is not available/);
+  await assertRejects(
+    () => makeModel("segresnet", join(dir.path, "s.onnx"), false, 1, out),
+    /no float32 initialiser named "convInit.conv.weight"/,
+  );
 });

@@ -9,7 +9,8 @@ import {
   segResNetParameterCount,
 } from "../scripts/segresnet_builder.ts";
 import { join } from "../lib/_std.ts";
-import { assert, assertEquals } from "./_assert.ts";
+import { weightsFromOnnx } from "../scripts/network_presets.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { GOLDEN } from "./_fixtures.ts";
 
 /** MONAI's SegResNet (init_filters 8, seeded) exported by torch.onnx: see tests/golden/monai/README.md. */
@@ -46,13 +47,10 @@ Deno.test("segresnet preset: the bundle's network_def, 18,799,401 parameters, im
 });
 
 Deno.test("segresnet builder = MONAI's SegResNet: same names, shapes and outputs as a torch.onnx export", async () => {
-  const gold = decodeModel(await Deno.readFile(TORCH_EXPORT));
-  const weights = new Map<string, Float32Array>();
+  const bytes0 = await Deno.readFile(TORCH_EXPORT);
   const shapes = new Map<string, number[]>();
-  for (const t of gold.graph!.initializer!) {
-    weights.set(t.name!, new Float32Array(t.raw_data!.slice().buffer));
-    shapes.set(t.name!, t.dims!.map(num));
-  }
+  for (const t of decodeModel(bytes0).graph!.initializer!) shapes.set(t.name!, t.dims!.map(num));
+  const fromFile = weightsFromOnnx(bytes0, "export");
   const spec = { ...SEGRESNET_WHOLEBODY_CT, initFilters: 8, seed: 1 };
   const total = [...shapes.values()].reduce((a, d) => a + d.reduce((p, q) => p * q, 1), 0);
   assertEquals(segResNetParameterCount(spec), total);
@@ -62,11 +60,11 @@ Deno.test("segresnet builder = MONAI's SegResNet: same names, shapes and outputs
     weights: (name, dims) => {
       assertEquals(dims, shapes.get(name), name);
       used.push(name);
-      return weights.get(name);
+      return fromFile(name, dims);
     },
   });
   assertEquals(parameters, total);
-  assertEquals(used.sort(), [...weights.keys()].sort());
+  assertEquals(used.sort(), [...shapes.keys()].sort());
   const shape = [1, 1, 24, 32, 40];
   const r = prng(9);
   const x = Float32Array.from({ length: 24 * 32 * 40 }, () => r() * 2 - 1);
@@ -76,6 +74,11 @@ Deno.test("segresnet builder = MONAI's SegResNet: same names, shapes and outputs
   let err = 0;
   for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
   assert(err < 1e-4, `max |ours - torch export| = ${err}`);
+  // The full-size preset refuses these (init_filters 8) weights by name and size.
+  assertThrows(
+    () => buildSegResNet({ ...SEGRESNET_WHOLEBODY_CT, seed: 1, weights: fromFile }),
+    /216 values, this network needs 864/,
+  );
 });
 
 Deno.test("GroupNorm as a two-level mean: float64-accurate on a 96^3 tile with 32 channels", async () => {

@@ -12,6 +12,9 @@
  * - `tiny`: the whole CLI with a tiny generated model (pipeline overhead)
  * - `siam`, `siam-fp16`: the siam-v0.3 preset (~141M parameters), one fold, default patch
  * - `siam-128`: the same at 128x128x128
+ * - `segresnet-tile`, `segresnet-ct`, `hnoseg-brats`: raw network time and
+ *   peak RSS of the other networks' stand-ins (see `bench_networks.ts`;
+ *   `--ct-grid ZxYxX` sets the CT case's 1.5 mm grid)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -26,6 +29,7 @@ import { readNifti, writeNifti } from "../lib/nifti.ts";
 import { resize } from "../lib/resample.ts";
 import type { RunReport } from "../lib/report.ts";
 import { makeModel } from "./make_model.ts";
+import { benchNetworks } from "./bench_networks.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
@@ -197,6 +201,7 @@ if (import.meta.main) {
       runs: { type: "string", default: "3" },
       input: { type: "string", default: "/usr/share/mricron/templates/ch2.nii.gz" },
       threads: { type: "string" },
+      "ct-grid": { type: "string" },
     },
   });
   const runs = Number(values.runs);
@@ -229,5 +234,14 @@ if (import.meta.main) {
     headed = true;
     lines.push(await benchModel(name, input, model, [...extra, ...threads], runs));
   }
+  lines.push(
+    ...await benchNetworks({
+      cases,
+      runs,
+      threads: Number(values.threads ?? navigator.hardwareConcurrency),
+      model: (preset) => ensureModel(`${preset}.onnx`, preset, false),
+      ctGrid: values["ct-grid"]?.split("x").map(Number) as [number, number, number] | undefined,
+    }),
+  );
   console.log(lines.join("\n"));
 }

@@ -11,14 +11,8 @@
  *
  * @module
  */
-import {
-  type AttributeProto,
-  AttrType,
-  DataType,
-  encodeModel,
-  type NodeProto,
-  type TensorProto,
-} from "../lib/onnx_proto.ts";
+import { AttrType, DataType } from "../lib/onnx_proto.ts";
+import { encodeGraph, GraphBuilder, ints } from "./graph_builder.ts";
 
 /** Network shape and weights. */
 export interface UNetSpec {
@@ -65,64 +59,7 @@ export function patchMultiple(spec: Pick<UNetSpec, "strides">): [number, number,
   return spec.strides.reduce((a, s) => [a[0] * s[0], a[1] * s[1], a[2] * s[2]], [1, 1, 1] as [number, number, number]);
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class GraphBuilder {
-  nodes: NodeProto[] = [];
-  inits: TensorProto[] = [];
-  params = 0;
-  #n = 0;
-  #rand: () => number;
-  #spare: number | undefined;
-  constructor(readonly fp16: boolean, seed: number) {
-    this.#rand = prng(seed);
-  }
-  name(p: string): string {
-    return `${p}_${this.#n++}`;
-  }
-  normal(): number {
-    if (this.#spare !== undefined) {
-      const s = this.#spare;
-      this.#spare = undefined;
-      return s;
-    }
-    const u = 1 - this.#rand(), v = this.#rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  tensor(prefix: string, dims: number[], fill: (i: number) => number): string {
-    const n = dims.reduce((a, c) => a * c, 1);
-    const name = this.name(prefix);
-    let raw: Uint8Array;
-    if (this.fp16) {
-      const a = new Float16Array(n);
-      for (let i = 0; i < n; i++) a[i] = fill(i);
-      raw = new Uint8Array(a.buffer);
-    } else {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) a[i] = fill(i);
-      raw = new Uint8Array(a.buffer);
-    }
-    this.inits.push({ name, dims, data_type: this.fp16 ? DataType.FLOAT16 : DataType.FLOAT, raw_data: raw });
-    this.params += n;
-    return name;
-  }
-  node(op: string, inputs: string[], attrs: AttributeProto[] = [], prefix = op.toLowerCase()): string {
-    const out = this.name(prefix);
-    this.nodes.push({ op_type: op, input: inputs, output: [out], name: this.name(`${op}_node`), attribute: attrs });
-    return out;
-  }
+class ResEncBuilder extends GraphBuilder {
   conv(x: string, cin: number, cout: number, k: number[], stride: number[], bias = true): string {
     const fanIn = cin * k[0] * k[1] * k[2];
     const std = Math.sqrt(2 / fanIn);
@@ -160,13 +97,9 @@ class GraphBuilder {
   }
 }
 
-function ints(name: string, v: number[]): AttributeProto {
-  return { name, type: AttrType.INTS, ints: v };
-}
-
 /** Builds the model; returns ONNX bytes and the parameter count. */
 export function buildResEncUNet(spec: UNetSpec): { bytes: Uint8Array; parameters: number } {
-  const g = new GraphBuilder(spec.fp16, spec.seed);
+  const g = new ResEncBuilder(spec.fp16, spec.seed);
   const { features: f, blocks, strides } = spec;
   let x = "x";
   if (spec.fp16) x = g.node("Cast", [x], [{ name: "to", type: AttrType.INT, i: DataType.FLOAT16 }], "x_fp16");
@@ -196,29 +129,12 @@ export function buildResEncUNet(spec: UNetSpec): { bytes: Uint8Array; parameters
   const head = g.conv(x, f[0], spec.classes, [1, 1, 1], [1, 1, 1]);
   if (spec.fp16) g.node("Cast", [head], [{ name: "to", type: AttrType.INT, i: DataType.FLOAT }]);
   // The last node produces the graph output "logits".
-  g.nodes[g.nodes.length - 1].output = ["logits"];
-  const dim = (p: string | number) => (typeof p === "number" ? { dim_value: p } : { dim_param: p });
-  const io = (name: string, c: number) => ({
-    name,
-    type: {
-      tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [dim("batch"), dim(c), dim("D"), dim("H"), dim("W")] } },
-    },
-  });
-  const bytes = encodeModel({
-    ir_version: 8,
-    opset_import: [{ domain: "", version: 17 }],
-    producer_name: "siamize make_model",
-    producer_version: "1",
-    doc_string: `ResEncUNet features=${f.join("-")} blocks=${blocks.join("-")} seed=${spec.seed}${
-      spec.fp16 ? " fp16" : ""
-    }`,
-    graph: {
-      name: "resenc_unet",
-      node: g.nodes,
-      initializer: g.inits,
-      input: [io("x", spec.inChannels)],
-      output: [io("logits", spec.classes)],
-    },
+  g.outputLast("logits");
+  const bytes = encodeGraph(g, {
+    name: "resenc_unet",
+    doc: `ResEncUNet features=${f.join("-")} blocks=${blocks.join("-")} seed=${spec.seed}${spec.fp16 ? " fp16" : ""}`,
+    inputs: [{ name: "x", channels: spec.inChannels }],
+    outputs: [{ name: "logits", channels: spec.classes }],
   });
   return { bytes, parameters: g.params };
 }

@@ -113,6 +113,7 @@ export const HELP = `siamize — segment a head MRI into 18 tissues with SIAM v0
 Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
        siamize -i FOLDER|@list.txt -o OUT_FOLDER [--shard i/n] [options]
        siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …]
+       siamize doctor   (what each execution provider needs and whether it is here)
                [--session-label S …] [--bids-suffix T1w,T2w] [options]
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)

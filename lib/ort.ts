@@ -127,7 +127,7 @@ export function providerFix(p: Compute, obstacle: string): string {
 async function softwareAdapterObstacle(p: Compute): Promise<string | undefined> {
   if (p !== "webgpu") return undefined;
   const a = await webgpuAdapter();
-  if (!a) return "no WebGPU adapter";
+  if (!a) return undefined; // Deno's WebGPU saw none; ONNX Runtime's own (Dawn) may still: let it try
   if (a.software) {
     return `the only adapter is a software one, ${
       describeAdapter(a)

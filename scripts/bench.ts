@@ -12,6 +12,9 @@
  * - `tiny`: the whole CLI with a tiny generated model (pipeline overhead)
  * - `siam`, `siam-fp16`: the siam-v0.3 preset (~141M parameters), one fold, default patch
  * - `siam-128`: the same at 128x128x128
+ * - `tiny-webgpu`, `tiny-fp16-webgpu`: the tiny model at 3 mm and 64x64x64 on WebGPU and on the
+ *   CPU (quick even on a software Vulkan); `siam-webgpu`, `siam-fp16-webgpu`: the siam-v0.3 preset,
+ *   default patch (for real GPUs). Per-fold wall time, tiles/s, the adapter (see `bench_gpu.ts`).
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -26,6 +29,7 @@ import { readNifti, writeNifti } from "../lib/nifti.ts";
 import { resize } from "../lib/resample.ts";
 import type { RunReport } from "../lib/report.ts";
 import { makeModel } from "./make_model.ts";
+import { benchGpu } from "./bench_gpu.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
@@ -125,12 +129,13 @@ async function benchStages(input: string, runs: number, threads: number): Promis
   ];
 }
 
-interface RunRow {
+/** One CLI run: its wall time and `--report`. */
+export interface RunRow {
   wall: number;
   report: RunReport;
 }
 
-async function runCli(input: string, model: string, extra: string[]): Promise<RunRow> {
+async function runCli(input: string, model: string, extra: string[], compute = "cpu"): Promise<RunRow> {
   const dir = await Deno.makeTempDir({ prefix: "siamize-bench-" });
   try {
     const report = join(dir, "run.json");
@@ -147,7 +152,7 @@ async function runCli(input: string, model: string, extra: string[]): Promise<Ru
         "-M",
         model,
         "-c",
-        "cpu",
+        compute,
         "-q",
         "--report",
         report,
@@ -229,5 +234,6 @@ if (import.meta.main) {
     headed = true;
     lines.push(await benchModel(name, input, model, [...extra, ...threads], runs));
   }
+  lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
   console.log(lines.join("\n"));
 }

@@ -27,11 +27,17 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-Deno.test("conv_transpose: the rewrite is exact on the CPU provider (fp32 and fp16 weights, 2x2x2 and 2x2x1)", async () => {
+Deno.test("conv_transpose: the rewrite is exact on the CPU provider (fp32 and fp16 weights, with and without bias, 2x2x2 and 2x2x1)", async () => {
   const shape = [1, 1, 8, 12, 6];
   const x = Float32Array.from({ length: 8 * 12 * 6 }, (_, i) => Math.sin(i * 0.37) * 2);
-  for (const fp16 of [false, true]) {
-    const original = model(fp16);
+  for (const [fp16, bias] of [[false, true], [true, true], [false, false]]) {
+    let original = model(fp16);
+    if (!bias) {
+      // nnU-Net variants without a ConvTranspose bias.
+      const m0 = decodeModel(original);
+      for (const n of m0.graph!.node!) if (n.op_type === "ConvTranspose") n.input = n.input!.slice(0, 2);
+      original = encodeModel(m0);
+    }
     const m = decodeModel(original);
     const { rewritten, skipped } = rewriteConvTranspose3d(m.graph!);
     assertEquals(rewritten, 2);
@@ -44,7 +50,7 @@ Deno.test("conv_transpose: the rewrite is exact on the CPU provider (fp32 and fp
     const ya = await runCpu(a, x, shape), yb = await runCpu(b, x, shape);
     assertEquals(ya.length, 18 * 8 * 12 * 6);
     const d = maxDiff(ya, yb);
-    assert(d < 1e-4, `fp16=${fp16}: max difference ${d}`);
+    assert(d < 1e-4, `fp16=${fp16} bias=${bias}: max difference ${d}`);
   }
 });
 

@@ -78,10 +78,10 @@ Deno.test({
   ignore,
   async fn() {
     needAdapter();
-    await compare(ANALYTIC, analyticCard, 0.999, 1e-3);
-    const fp32 = await compare(await tinyModel(false, 11), tinyCard, 0.999, 1e-3);
+    await compare(ANALYTIC, analyticCard, 0.999, 1e-4);
+    const fp32 = await compare(await tinyModel(false, 11), tinyCard, 0.999, 1e-4);
     assert(fp32.logs.some((l) => l.includes("convtranspose3d->conv+d2s: 2 rewritten")), fp32.logs.join("\n"));
-    const fp16 = await compare(await tinyModel(true, 11), tinyCard, 0.99, 0.05);
+    const fp16 = await compare(await tinyModel(true, 11), tinyCard, 0.99, 2e-2);
     // fp16 stays fp16 on the GPU: no fp16->fp32 rewrite there.
     assert(!fp16.logs.some((l) => l.includes("fp16->fp32")), fp16.logs.join("\n"));
   },

@@ -48,6 +48,8 @@ export interface SessionConfig {
   warmup?: Shape3;
   /** Log which nodes of the warm-up run were not on the GPU provider (ORT profiling). @default false */
   placement?: boolean;
+  /** Let `auto` use a software WebGPU adapter (llvmpipe, SwiftShader), as tests on a software Vulkan need. @default false */
+  allowSoftwareAdapter?: boolean;
 }
 
 /** A loaded network. */
@@ -302,7 +304,8 @@ export const ortBackend: Backend = {
     }
     const missing: string[] = [];
     for (const p of autoOrder()) {
-      const obstacle = providerObstacle(p) ?? await softwareAdapterObstacle(p);
+      const obstacle = providerObstacle(p) ??
+        (config.allowSoftwareAdapter ? undefined : await softwareAdapterObstacle(p));
       if (obstacle) {
         missing.push(`${p}: ${obstacle}`);
         continue;

@@ -130,3 +130,28 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "webgpu: auto falls back to the CPU, with one line, when the GPU fails the warm-up run",
+  ignore,
+  async fn() {
+    needAdapter();
+    const bytes = await Deno.readFile(await tinyModel(false, 11));
+    const lines: string[] = [];
+    // The model as it is on every provider: ConvTranspose 3-D then fails on WebGPU at run time.
+    const s = await ortBackend.create({ model: bytes, label: "tiny", forProvider: () => bytes }, {
+      compute: "auto",
+      warmup: [16, 16, 16],
+      allowSoftwareAdapter: true,
+      log: (l) => lines.push(l),
+    });
+    try {
+      assertEquals(s.provider, "cpu");
+      assertEquals(lines.length, 1, lines.join("\n"));
+      assert(/^using CPU \(.*webgpu: .*Only Conv2d or Conv1d/.test(lines[0]), lines[0]);
+      assertEquals((await s.run(new Float32Array(16 ** 3), [16, 16, 16])).length, 18 * 16 ** 3);
+    } finally {
+      await s.release();
+    }
+  },
+});

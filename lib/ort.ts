@@ -263,6 +263,9 @@ export const ortBackend: Backend = {
           ? await ort.InferenceSession.create(model, opts)
           : await ort.InferenceSession.create(model, opts);
         const adapter = p === "webgpu" ? await webgpuAdapter() : undefined;
+        if (p === "webgpu" && (config.gpu ?? 0) !== 0) {
+          log(`-G ${config.gpu} ignored: the WebGPU provider picks its adapter`);
+        }
         const session = new OrtSession(s, p, label, adapter && describeAdapter(adapter));
         if (p === "cpu") return session;
         // A GPU provider is used only after a small run of the real model has passed on it.

@@ -43,6 +43,7 @@ import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/
 import { loadCard, SIAM_V03 } from "./lib/model_card.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
+import { doctorText } from "./lib/doctor.ts";
 import { buildReport, peakRss, VERSION } from "./lib/report.ts";
 import { Segmenter } from "./lib/segment.ts";
 
@@ -147,6 +148,7 @@ async function makeSegmenter(
     lowmem: opts.lowmem,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
     log: info,
+    checkPlacement: opts.verbose,
     onDownload: opts.quiet
       ? undefined
       : progressPrinter((t) => Deno.stderr.writeSync(new TextEncoder().encode(t)), io.isTty),
@@ -176,7 +178,9 @@ async function segmentOne(
   verbose(`crop box (z,y,x) ${g.box.map(([a, b]) => `${a}:${b}`).join(", ")} -> ${g.cropped.join("x")}`);
   verbose(`spacing (z,y,x) ${g.spacing.map((s) => s.toFixed(3)).join(", ")} -> resampled ${g.resampled.join("x")}`);
   if (g.nonFinite) verbose(`${g.nonFinite} non-finite voxels (NaN/Inf) treated as 0`);
-  verbose(`provider ${r.provider}, ${r.tiles} tiles x ${r.models.length} fold(s)`);
+  verbose(
+    `provider ${r.provider}${r.adapter ? ` on ${r.adapter}` : ""}, ${r.tiles} tiles x ${r.models.length} fold(s)`,
+  );
   const tw = performance.now();
   const written = await writeOutputs(output, r, {
     tpmOnly: opts.tpm && !batch,
@@ -330,6 +334,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
 export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSignal): Promise<number> {
   try {
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
+    if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
     const opts = parseCli(argv);
     if (opts.help) {
       io.out(HELP);

@@ -158,6 +158,7 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
        siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …|FILE]
                [--session-label S …|FILE] [--bids-suffix T1w,T2w]
                [--skip_bids_validator] [options, before or after]
+       siamize doctor   (what each execution provider needs and whether it is here)
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)

@@ -4,8 +4,10 @@
  * FFI on the C API, onnxruntime-web) can slot in later.
  *
  * Execution providers: `auto` tries the GPU providers this platform's binary
- * has, in order, and falls back to CPU with one log line naming what was
- * missing; an explicit provider that cannot start is an error.
+ * has, in order, uses one only after a small warm-up run of the real model
+ * passed on it, never picks a software adapter (llvmpipe, SwiftShader), and
+ * falls back to CPU with one log line naming what was missing; an explicit
+ * provider that cannot start (or fails its warm-up) is an error.
  *
  * @module
  */
@@ -15,6 +17,8 @@ import { dirname, join } from "./_std.ts";
 import type { Compute } from "./args.ts";
 import { SiamizeError } from "./errors.ts";
 import { isFileSync } from "./fsutil.ts";
+import { describeAdapter, webgpuAdapter } from "./gpu_adapter.ts";
+import { placementReport } from "./placement.ts";
 import type { Shape3 } from "./resample.ts";
 
 /** Graph optimisation levels of ONNX Runtime. */
@@ -36,6 +40,16 @@ export interface SessionConfig {
   log?: (message: string) => void;
   /** ORT's own log level. @default "error" */
   ortLogLevel?: "verbose" | "info" | "warning" | "error" | "fatal";
+  /**
+   * Tile (z, y, x) of the warm-up run that a GPU provider must pass before it
+   * is used (so that a run-time op failure falls back, or fails, at once
+   * instead of mid-run). @default [32, 32, 32]
+   */
+  warmup?: Shape3;
+  /** Log which nodes of the warm-up run were not on the GPU provider (ORT profiling). @default false */
+  placement?: boolean;
+  /** Let `auto` use a software WebGPU adapter (llvmpipe, SwiftShader), as tests on a software Vulkan need. @default false */
+  allowSoftwareAdapter?: boolean;
 }
 
 /** A loaded network. */
@@ -48,6 +62,8 @@ export interface NetworkSession {
   readonly classes: number;
   /** Provider actually running the model ("cpu", "cuda", "webgpu", …). */
   readonly provider: string;
+  /** The GPU adapter (WebGPU), when known. */
+  readonly adapter?: string;
   /** Runs one (1, 1, z, y, x) tile; returns (1, C, z, y, x) logits. */
   run(tile: Float32Array, patch: Shape3): Promise<Float32Array>;
   /** Frees the session. */
@@ -92,6 +108,36 @@ export function ortBinaryDir(): string | undefined {
   }
 }
 
+/**
+ * The command that installs the CUDA/TensorRT provider libraries into a
+ * project's `node_modules` by letting Deno run onnxruntime-node's install
+ * script (it downloads them from NuGet).
+ */
+export const CUDA_INSTALL_COMMAND = "ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node";
+
+/** What to do about a provider's obstacle, for the `-c` error (empty when there is nothing to add). */
+export function providerFix(p: Compute, obstacle: string): string {
+  if ((p === "cuda" || p === "tensorrt") && obstacle.endsWith("is not installed")) {
+    return `; install it with: ${CUDA_INSTALL_COMMAND} (needs CUDA 12 and cuDNN 9${
+      p === "tensorrt" ? " and TensorRT 10" : ""
+    }; see README "GPUs", and siamize doctor)`;
+  }
+  return "";
+}
+
+/** Why `auto` skips a provider whose only adapter is a software rasteriser (`-c webgpu` still uses it). */
+async function softwareAdapterObstacle(p: Compute): Promise<string | undefined> {
+  if (p !== "webgpu") return undefined;
+  const a = await webgpuAdapter();
+  if (!a) return undefined; // Deno's WebGPU saw none; ONNX Runtime's own (Dawn) may still: let it try
+  if (a.software) {
+    return `the only adapter is a software one, ${
+      describeAdapter(a)
+    }, slower than the CPU provider (-c webgpu uses it)`;
+  }
+  return undefined;
+}
+
 /** GPU providers `auto` tries on this platform, in order. */
 export function autoOrder(os: string = Deno.build.os): Compute[] {
   if (os === "darwin") return ["coreml", "webgpu"];
@@ -112,7 +158,7 @@ export function providerObstacle(p: Compute, binDir: string | undefined = ortBin
   if ((p === "cuda" || p === "tensorrt") && binDir && Deno.build.os === "linux") {
     const lib = `libonnxruntime_providers_${p}.so`;
     if (!isFileSync(join(binDir, lib))) {
-      return `${lib} is not installed (reinstall onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 and --allow-scripts; see README)`;
+      return `${lib} is not installed`;
     }
   }
   if (p === "webgpu" && Deno.build.os === "linux") {
@@ -130,7 +176,8 @@ function providerOption(p: Compute, gpu: number): ort.InferenceSession.Execution
     return { name: p, deviceId: gpu } as ort.InferenceSession.ExecutionProviderConfig;
   }
   if (p === "webgpu") {
-    return { name: "webgpu", deviceId: gpu } as unknown as ort.InferenceSession.ExecutionProviderConfig;
+    // ORT's WebGPU provider takes no device id ("unrecognized option"): the adapter is Dawn's choice.
+    return { name: "webgpu" } as unknown as ort.InferenceSession.ExecutionProviderConfig;
   }
   return p;
 }
@@ -145,11 +192,13 @@ class OrtSession implements NetworkSession {
   readonly outputName: string;
   readonly classes: number;
   readonly provider: string;
+  readonly adapter?: string;
   #session: ort.InferenceSession;
 
-  constructor(session: ort.InferenceSession, provider: string, label: string) {
+  constructor(session: ort.InferenceSession, provider: string, label: string, adapter?: string) {
     this.#session = session;
     this.provider = provider;
+    this.adapter = adapter;
     if (session.inputNames.length !== 1) {
       throw new SiamizeError(`${label}: model has ${session.inputNames.length} inputs, expected 1 image input`);
     }
@@ -200,12 +249,41 @@ export const ortBackend: Backend = {
       logSeverityLevel: 3,
     };
     const open = async (p: Compute) => {
-      const opts = { ...base, executionProviders: [providerOption(p, config.gpu ?? 0)] };
-      const model = source.forProvider ? await source.forProvider(p) : source.model;
-      const s = typeof model === "string"
-        ? await ort.InferenceSession.create(model, opts)
-        : await ort.InferenceSession.create(model, opts);
-      return new OrtSession(s, p, label);
+      const profile = config.placement && p !== "cpu" ? await Deno.makeTempDir({ prefix: "siamize-prof-" }) : "";
+      try {
+        const opts = {
+          ...base,
+          executionProviders: [providerOption(p, config.gpu ?? 0)],
+          // A GPU op that fails is reported (or falls back) through our own message: keep ORT's quiet.
+          ...(p === "cpu" ? {} : { logSeverityLevel: 4 as const }),
+          ...(profile ? { enableProfiling: true, profileFilePrefix: join(profile, "ort") } : {}),
+        };
+        const model = source.forProvider ? await source.forProvider(p) : source.model;
+        const s = typeof model === "string"
+          ? await ort.InferenceSession.create(model, opts)
+          : await ort.InferenceSession.create(model, opts);
+        const adapter = p === "webgpu" ? await webgpuAdapter() : undefined;
+        if (p === "webgpu" && (config.gpu ?? 0) !== 0) {
+          log(`-G ${config.gpu} ignored: the WebGPU provider picks its adapter`);
+        }
+        const session = new OrtSession(s, p, label, adapter && describeAdapter(adapter));
+        if (p === "cpu") return session;
+        // A GPU provider is used only after a small run of the real model has passed on it.
+        try {
+          const w = config.warmup ?? [32, 32, 32];
+          await session.run(new Float32Array(w[0] * w[1] * w[2]), w);
+        } catch (e) {
+          await session.release().catch(() => {});
+          throw e;
+        }
+        if (profile) {
+          s.endProfiling();
+          log(`${label}: ${await placementReport(profile, p)}`);
+        }
+        return session;
+      } finally {
+        if (profile) await Deno.remove(profile, { recursive: true }).catch(() => {});
+      }
     };
     const compute = config.compute ?? "auto";
     const openCpu = async () => {
@@ -219,7 +297,7 @@ export const ortBackend: Backend = {
     if (compute === "cpu") return await openCpu();
     if (compute !== "auto") {
       const obstacle = providerObstacle(compute);
-      if (obstacle) throw new SiamizeError(`-c ${compute}: cannot start: ${obstacle}`);
+      if (obstacle) throw new SiamizeError(`-c ${compute}: cannot start: ${obstacle}${providerFix(compute, obstacle)}`);
       try {
         return await open(compute);
       } catch (e) {
@@ -229,7 +307,8 @@ export const ortBackend: Backend = {
     }
     const missing: string[] = [];
     for (const p of autoOrder()) {
-      const obstacle = providerObstacle(p);
+      const obstacle = providerObstacle(p) ??
+        (config.allowSoftwareAdapter ? undefined : await softwareAdapterObstacle(p));
       if (obstacle) {
         missing.push(`${p}: ${obstacle}`);
         continue;

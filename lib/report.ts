@@ -36,6 +36,8 @@ export interface RunReport {
   outputs: string[];
   models: string[];
   provider: string;
+  /** The GPU adapter (WebGPU), when known. */
+  adapter?: string;
   threads: number;
   patch: number[];
   tiles: number;
@@ -65,6 +67,7 @@ export function buildReport(
     outputs,
     models: r.models,
     provider: r.provider,
+    adapter: r.adapter,
     threads: r.threads,
     patch: r.patch,
     tiles: r.tiles,

@@ -60,6 +60,8 @@ export interface SegmentOptions {
   onDownload?: (p: DownloadProgress) => void;
   /** One-line messages (provider fallback, what happens). */
   log?: (message: string) => void;
+  /** Log which nodes of a GPU warm-up run were not on the GPU (`-v`). @default false */
+  checkPlacement?: boolean;
   /** Progress after every tile. */
   onProgress?: (p: Progress) => void;
   /** Cancels between tiles. */
@@ -115,6 +117,8 @@ export interface SegmentResult {
   labelTable: ClassInfo[];
   /** Provider that ran the networks. */
   provider: string;
+  /** The GPU adapter (WebGPU), when known. */
+  adapter?: string;
   /** CPU threads given to ONNX Runtime. */
   threads: number;
   /** Patch used (z, y, x). */
@@ -262,6 +266,9 @@ export class Segmenter {
       threads: this.threads,
       noArena: this.options.noArena ?? true,
       log,
+      // The smallest tile of at least 16 voxels per axis the network accepts.
+      warmup: this.card.patchMultiple.map((m) => Math.ceil(16 / m) * m) as Shape3,
+      placement: this.options.checkPlacement,
     });
     const input = this.card.input.name, output = this.card.output.name;
     if (s.inputName !== input || s.outputName !== output) {
@@ -313,6 +320,7 @@ export class Segmenter {
     if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     let load = 0;
     let provider = "";
+    let adapter: string | undefined;
     {
       // The first session decides the provider (and so whether to overlap,
       // and whether host memory bounds the patch).
@@ -346,6 +354,7 @@ export class Segmenter {
         const s = await open(k);
         load += now() - t;
         provider = s.provider;
+        adapter = s.adapter;
         yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
       }
     }
@@ -376,6 +385,7 @@ export class Segmenter {
       ),
       labelTable: spm ? this.card.spm!.classes : this.card.classes,
       provider,
+      adapter,
       threads: this.threads,
       patch: this.patch,
       tiles: out.tiles,

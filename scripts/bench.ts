@@ -15,6 +15,9 @@
  * - `segresnet-tile`, `segresnet-ct`, `hnoseg-brats`: raw network time and
  *   peak RSS of the other networks' stand-ins (see `bench_networks.ts`;
  *   `--ct-grid ZxYxX` sets the CT case's 1.5 mm grid)
+ * - `tiny-webgpu`, `tiny-fp16-webgpu`: the tiny model at 3 mm and 64x64x64 on WebGPU and on the
+ *   CPU (quick even on a software Vulkan); `siam-webgpu`, `siam-fp16-webgpu`: the siam-v0.3 preset,
+ *   default patch (for real GPUs). Per-fold wall time, tiles/s, the adapter (see `bench_gpu.ts`).
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -30,6 +33,7 @@ import { resize } from "../lib/resample.ts";
 import type { RunReport } from "../lib/report.ts";
 import { makeModel } from "./make_model.ts";
 import { benchNetworks } from "./bench_networks.ts";
+import { benchGpu } from "./bench_gpu.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
@@ -129,12 +133,13 @@ async function benchStages(input: string, runs: number, threads: number): Promis
   ];
 }
 
-interface RunRow {
+/** One CLI run: its wall time and `--report`. */
+export interface RunRow {
   wall: number;
   report: RunReport;
 }
 
-async function runCli(input: string, model: string, extra: string[]): Promise<RunRow> {
+async function runCli(input: string, model: string, extra: string[], compute = "cpu"): Promise<RunRow> {
   const dir = await Deno.makeTempDir({ prefix: "siamize-bench-" });
   try {
     const report = join(dir, "run.json");
@@ -151,7 +156,7 @@ async function runCli(input: string, model: string, extra: string[]): Promise<Ru
         "-M",
         model,
         "-c",
-        "cpu",
+        compute,
         "-q",
         "--report",
         report,
@@ -243,5 +248,6 @@ if (import.meta.main) {
       ctGrid: values["ct-grid"]?.split("x").map(Number) as [number, number, number] | undefined,
     }),
   );
+  lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
   console.log(lines.join("\n"));
 }

@@ -1,7 +1,7 @@
 import { join } from "../lib/_std.ts";
 import { SiamizeError } from "../lib/errors.ts";
 import { checkPatch, SIAM_V03 } from "../lib/model_card.ts";
-import { autoOrder, ortBackend, providerObstacle } from "../lib/ort.ts";
+import { autoOrder, CUDA_INSTALL_COMMAND, ortBackend, providerObstacle } from "../lib/ort.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { GOLDEN, tempDir } from "./_fixtures.ts";
 import { tinyModel } from "./_models.ts";
@@ -47,6 +47,8 @@ Deno.test("an explicit provider that cannot start is an error", async () => {
       new RegExp(`^-c ${p}: cannot start: `),
     );
     assert(e instanceof SiamizeError);
+    // A missing CUDA/TensorRT library: the error names the command that installs it.
+    if (obstacle.endsWith("is not installed")) assert(e.message.includes(CUDA_INSTALL_COMMAND), e.message);
   }
 });
 

@@ -9,11 +9,30 @@ import { cardTileStarts, finishCard, predictCard, prepareCard } from "../lib/car
 import { padding } from "../lib/tiling.ts";
 import { ortBackend } from "../lib/ort.ts";
 import type { Shape3 } from "../lib/resample.ts";
+import { makeVolume, type Volume } from "../lib/nifti.ts";
 
 const DIR = join(GOLDEN, "monai");
 const facts = JSON.parse(await Deno.readTextFile(join(DIR, "ct_small.json")));
 const card = await loadCard(join(ROOT, "models", "monai-wholebody-ct.json"));
 const ct = await readVolume(join(DIR, "ct_small.nii.gz"));
+
+/** Runs a volume through the CT card with the golden network. */
+async function segmentCt(v: Volume): Promise<{ labels: Volume; tiles: number }> {
+  const model = await Deno.readFile(join(DIR, "segresnet_tiny_seed0.onnx"));
+  const session = await ortBackend.create({ model, label: "golden" }, { compute: "cpu", threads: 2 });
+  try {
+    const prep = prepareCard(v, card, card.spacing);
+    const fold = { classes: session.classes, predict: (t: Float32Array, p: Shape3) => session.run(t, p) };
+    const out = await predictCard(prep, [fold], card, [96, 96, 96]);
+    return { labels: await finishCard(prep, out.logits, out.classes, card), tiles: out.tiles };
+  } finally {
+    await session.release();
+  }
+}
+
+let golden: Promise<{ labels: Volume; tiles: number }> | undefined;
+/** The golden case's run, shared by the tests that need it. */
+const goldenRun = () => golden ??= segmentCt(ct);
 
 Deno.test("monai: Spacing output shape of the golden case", () => {
   const can = toCanonical({ data: ct.data, dims: ct.dims, affine: ct.affine });
@@ -107,25 +126,45 @@ Deno.test("monai: scaled input statistics of the golden case", () => {
 });
 
 Deno.test("monai: the CT card reproduces MONAI's labels on the golden case", async () => {
-  const model = await Deno.readFile(join(DIR, "segresnet_tiny_seed0.onnx"));
-  const session = await ortBackend.create({ model, label: "golden" }, { compute: "cpu", threads: 2 });
-  try {
-    const prep = prepareCard(ct, card, card.spacing);
-    const out = await predictCard(prep, [{ classes: session.classes, predict: (t, p) => session.run(t, p) }], card, [
-      96,
-      96,
-      96,
-    ] as Shape3);
-    assertEquals(out.tiles, facts.tile_starts.length);
-    const labels = await finishCard(prep, out.logits, out.classes, card);
-    const ref = await readVolume(join(DIR, "ct_small_monai_labels.nii.gz"));
-    assertEquals(labels.dims, ref.dims);
-    let same = 0;
-    for (let i = 0; i < ref.data.length; i++) if (labels.data[i] === ref.data[i]) same++;
-    const agree = same / ref.data.length;
-    console.log(`agreement with MONAI: ${(100 * agree).toFixed(3)}%`);
-    assert(agree >= 0.985, `agreement ${(100 * agree).toFixed(2)}% < 98.5%`);
-  } finally {
-    await session.release();
+  const { labels, tiles } = await goldenRun();
+  assertEquals(tiles, facts.tile_starts.length);
+  const ref = await readVolume(join(DIR, "ct_small_monai_labels.nii.gz"));
+  assertEquals(labels.dims, ref.dims);
+  let same = 0;
+  for (let i = 0; i < ref.data.length; i++) if (labels.data[i] === ref.data[i]) same++;
+  const agree = same / ref.data.length;
+  console.log(`agreement with MONAI: ${(100 * agree).toFixed(3)}%`);
+  assert(agree >= 0.985, `agreement ${(100 * agree).toFixed(2)}% < 98.5%`);
+});
+
+Deno.test("monai: an LPI-stored copy of the golden case gives the same labels, flipped", async () => {
+  // Same world geometry stored with i and j reversed: Orientation RAS undoes it, so every stage after it is identical.
+  const [nx, ny, nz] = ct.dims;
+  const flipped = new Float32Array(ct.data.length);
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        flipped[(nx - 1 - x) + nx * ((ny - 1 - y) + ny * z)] = ct.data[x + nx * (y + ny * z)];
+      }
+    }
   }
+  const a = ct.affine;
+  const lpi = [
+    [-a[0][0], -a[0][1], a[0][2], a[0][3] + a[0][0] * (nx - 1) + a[0][1] * (ny - 1)],
+    [-a[1][0], -a[1][1], a[1][2], a[1][3] + a[1][0] * (nx - 1) + a[1][1] * (ny - 1)],
+    [-a[2][0], -a[2][1], a[2][2], a[2][3] + a[2][0] * (nx - 1) + a[2][1] * (ny - 1)],
+    [0, 0, 0, 1],
+  ];
+  const ras = (await goldenRun()).labels;
+  const other = (await segmentCt(makeVolume(flipped, ct.dims, lpi))).labels;
+  assertEquals(other.affine, lpi);
+  let same = 0;
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        if (other.data[(nx - 1 - x) + nx * ((ny - 1 - y) + ny * z)] === ras.data[x + nx * (y + ny * z)]) same++;
+      }
+    }
+  }
+  assertEquals(same, nx * ny * nz);
 });

@@ -27,15 +27,7 @@ import { makeVolume, type Volume } from "./nifti.ts";
 import { normalizeInPlace } from "./normalize.ts";
 import { fromCanonical, type Orientation, toCanonical } from "./orient.ts";
 import { logitsToLabelsParallel } from "./postprocess.ts";
-import {
-  type Grid,
-  importanceMap,
-  padReplicate,
-  resampleLinear,
-  resampleNearest,
-  scanStarts,
-  spacingGrid,
-} from "./monai.ts";
+import { type Grid, importanceMap, resampleLinear, resampleNearest, scanStarts, spacingGrid } from "./monai.ts";
 import { newShape, resize, type Shape3 } from "./resample.ts";
 import { extractTile, gaussianMap, LogitAccumulator, padding, padVolume, tileStarts } from "./tiling.ts";
 import type { Fold, FoldProgress, Logits } from "./pipeline.ts";
@@ -190,7 +182,7 @@ function padChannels(
   const n = shape[0] * shape[1] * shape[2];
   const parts = Array.from({ length: channels }, (_, c) => {
     const ch = image.subarray(c * n, (c + 1) * n);
-    return mode === "replicate" ? padReplicate(ch, shape, pad) : padVolume(ch, shape, pad);
+    return padVolume(ch, shape, pad, mode);
   });
   const ps = parts[0].shape;
   const pn = ps[0] * ps[1] * ps[2];

@@ -8,7 +8,7 @@
  * - trilinear resampling onto it (float64, border-clamped) and
  *   nearest-neighbour resampling of labels back,
  * - the scan-interval tile starts and the Gaussian importance map,
- * - replicate padding.
+ * (Replicate padding is `padVolume(..., "replicate")` in `tiling.ts`.)
  *
  * Geometry is in NIfTI voxel order (i, j, k) = MONAI's spatial axes; arrays
  * are stored i fastest, i.e. (z, y, x) = (k, j, i) shapes elsewhere.
@@ -16,7 +16,7 @@
  * @module
  */
 import { type Affine, invert, multiply } from "./affine.ts";
-import type { Shape3 } from "./resample.ts";
+import { roundHalfEven, type Shape3 } from "./resample.ts";
 
 /** A voxel grid: (i, j, k) sizes and its voxel-to-world affine. */
 export interface Grid {
@@ -24,12 +24,6 @@ export interface Grid {
   dims: [number, number, number];
   /** Voxel-to-world affine. */
   affine: Affine;
-}
-
-/** numpy's `round` (half to even) of a float64. */
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
@@ -81,7 +75,7 @@ export function spacingGrid(input: Grid, pixdim: number[]): Grid {
       lo = Math.min(lo, d[r]);
       hi = Math.max(hi, d[r]);
     }
-    return roundEven(hi - lo + 1);
+    return roundHalfEven(hi - lo + 1);
   }) as [number, number, number];
   let offset: number[] | undefined;
   for (let i = 0; i < corners.length && !offset; i++) {
@@ -98,9 +92,22 @@ export function spacingGrid(input: Grid, pixdim: number[]): Grid {
   return { dims, affine: out };
 }
 
-/** The voxel-to-voxel map from `to` voxels into `from` voxels: inv(A_from) · A_to. */
-function voxelMap(from: Grid, to: Grid): Affine {
-  return multiply(invert(from.affine), to.affine);
+/**
+ * Visits every voxel `o` (i fastest) of `to` with its position (x, y, z) in
+ * `from`'s voxels, inv(A_from)·A_to·j, in float64.
+ */
+function eachSource(from: Grid, to: Grid, visit: (o: number, x: number, y: number, z: number) => void): void {
+  const m = multiply(invert(from.affine), to.affine);
+  const [oi, oj, ok] = to.dims;
+  let o = 0;
+  for (let k = 0; k < ok; k++) {
+    for (let j = 0; j < oj; j++) {
+      const b0 = m[0][1] * j + m[0][2] * k + m[0][3];
+      const b1 = m[1][1] * j + m[1][2] * k + m[1][3];
+      const b2 = m[2][1] * j + m[2][2] * k + m[2][3];
+      for (let i = 0; i < oi; i++, o++) visit(o, m[0][0] * i + b0, m[1][0] * i + b1, m[2][0] * i + b2);
+    }
+  }
 }
 
 /**
@@ -110,32 +117,22 @@ function voxelMap(from: Grid, to: Grid): Affine {
  * the edge, in float64, cast to float32.
  */
 export function resampleLinear(data: ArrayLike<number>, from: Grid, to: Grid): Float32Array {
-  const m = voxelMap(from, to);
   const [ni, nj, nk] = from.dims;
-  const [oi, oj, ok] = to.dims;
-  const out = new Float32Array(oi * oj * ok);
+  const out = new Float32Array(to.dims[0] * to.dims[1] * to.dims[2]);
   const sj = ni, sk = ni * nj;
-  let o = 0;
-  for (let k = 0; k < ok; k++) {
-    for (let j = 0; j < oj; j++) {
-      const b0 = m[0][1] * j + m[0][2] * k + m[0][3];
-      const b1 = m[1][1] * j + m[1][2] * k + m[1][3];
-      const b2 = m[2][1] * j + m[2][2] * k + m[2][3];
-      for (let i = 0; i < oi; i++, o++) {
-        const x = Math.min(Math.max(m[0][0] * i + b0, 0), ni - 1);
-        const y = Math.min(Math.max(m[1][0] * i + b1, 0), nj - 1);
-        const z = Math.min(Math.max(m[2][0] * i + b2, 0), nk - 1);
-        const x0 = Math.floor(x), y0 = Math.floor(y), z0 = Math.floor(z);
-        const x1 = Math.min(x0 + 1, ni - 1), y1 = Math.min(y0 + 1, nj - 1), z1 = Math.min(z0 + 1, nk - 1);
-        const fx = x - x0, fy = y - y0, fz = z - z0;
-        const c00 = data[x0 + y0 * sj + z0 * sk] * (1 - fx) + data[x1 + y0 * sj + z0 * sk] * fx;
-        const c10 = data[x0 + y1 * sj + z0 * sk] * (1 - fx) + data[x1 + y1 * sj + z0 * sk] * fx;
-        const c01 = data[x0 + y0 * sj + z1 * sk] * (1 - fx) + data[x1 + y0 * sj + z1 * sk] * fx;
-        const c11 = data[x0 + y1 * sj + z1 * sk] * (1 - fx) + data[x1 + y1 * sj + z1 * sk] * fx;
-        out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
-      }
-    }
-  }
+  eachSource(from, to, (o, px, py, pz) => {
+    const x = Math.min(Math.max(px, 0), ni - 1);
+    const y = Math.min(Math.max(py, 0), nj - 1);
+    const z = Math.min(Math.max(pz, 0), nk - 1);
+    const x0 = Math.floor(x), y0 = Math.floor(y), z0 = Math.floor(z);
+    const x1 = Math.min(x0 + 1, ni - 1), y1 = Math.min(y0 + 1, nj - 1), z1 = Math.min(z0 + 1, nk - 1);
+    const fx = x - x0, fy = y - y0, fz = z - z0;
+    const c00 = data[x0 + y0 * sj + z0 * sk] * (1 - fx) + data[x1 + y0 * sj + z0 * sk] * fx;
+    const c10 = data[x0 + y1 * sj + z0 * sk] * (1 - fx) + data[x1 + y1 * sj + z0 * sk] * fx;
+    const c01 = data[x0 + y0 * sj + z1 * sk] * (1 - fx) + data[x1 + y0 * sj + z1 * sk] * fx;
+    const c11 = data[x0 + y1 * sj + z1 * sk] * (1 - fx) + data[x1 + y1 * sj + z1 * sk] * fx;
+    out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+  });
   return out;
 }
 
@@ -145,23 +142,12 @@ export function resampleLinear(data: ArrayLike<number>, from: Grid, to: Grid): F
  * even, clamped to the edge.
  */
 export function resampleNearest(labels: Uint8Array, from: Grid, to: Grid): Uint8Array {
-  const m = voxelMap(from, to);
   const [ni, nj, nk] = from.dims;
-  const [oi, oj, ok] = to.dims;
-  const out = new Uint8Array(oi * oj * ok);
-  const clamp = (v: number, n: number) => Math.min(Math.max(roundEven(v), 0), n - 1);
-  let o = 0;
-  for (let k = 0; k < ok; k++) {
-    for (let j = 0; j < oj; j++) {
-      const b0 = m[0][1] * j + m[0][2] * k + m[0][3];
-      const b1 = m[1][1] * j + m[1][2] * k + m[1][3];
-      const b2 = m[2][1] * j + m[2][2] * k + m[2][3];
-      for (let i = 0; i < oi; i++, o++) {
-        const x = clamp(m[0][0] * i + b0, ni), y = clamp(m[1][0] * i + b1, nj), z = clamp(m[2][0] * i + b2, nk);
-        out[o] = labels[x + ni * (y + nj * z)];
-      }
-    }
-  }
+  const out = new Uint8Array(to.dims[0] * to.dims[1] * to.dims[2]);
+  const c = (v: number, n: number) => Math.min(Math.max(roundHalfEven(v), 0), n - 1);
+  eachSource(from, to, (o, x, y, z) => {
+    out[o] = labels[c(x, ni) + ni * (c(y, nj) + nj * c(z, nk))];
+  });
   return out;
 }
 
@@ -219,26 +205,4 @@ export function importanceMap(roi: Shape3, sigmaScale: number, minimum = 1e-3): 
   const floor = f(Math.max(lo, minimum));
   for (let i = 0; i < out.length; i++) if (out[i] < floor) out[i] = floor;
   return out;
-}
-
-/** Pads a (z, y, x) array by replicating its edge voxels; `pad` per axis `[before, after]`. */
-export function padReplicate(
-  data: Float32Array,
-  shape: Shape3,
-  pad: [number, number][],
-): { data: Float32Array; shape: Shape3 } {
-  if (pad.every(([a, b]) => a === 0 && b === 0)) return { data, shape };
-  const ps = shape.map((n, k) => n + pad[k][0] + pad[k][1]) as Shape3;
-  const out = new Float32Array(ps[0] * ps[1] * ps[2]);
-  const [nz, ny, nx] = shape;
-  const c = (v: number, n: number) => Math.min(Math.max(v, 0), n - 1);
-  let o = 0;
-  for (let z = 0; z < ps[0]; z++) {
-    const sz = c(z - pad[0][0], nz);
-    for (let y = 0; y < ps[1]; y++) {
-      const row = (sz * ny + c(y - pad[1][0], ny)) * nx;
-      for (let x = 0; x < ps[2]; x++, o++) out[o] = data[row + c(x - pad[2][0], nx)];
-    }
-  }
-  return { data: out, shape: ps };
 }

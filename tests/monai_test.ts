@@ -4,9 +4,9 @@ import { GOLDEN, ROOT } from "./_fixtures.ts";
 import { readVolume } from "../lib/io.ts";
 import { loadCard } from "../lib/model_card.ts";
 import { toCanonical } from "../lib/orient.ts";
-import { importanceMap, padReplicate, scanStarts, spacingGrid, zoomAffine } from "../lib/monai.ts";
+import { importanceMap, scanStarts, spacingGrid, zoomAffine } from "../lib/monai.ts";
 import { cardTileStarts, finishCard, predictCard, prepareCard } from "../lib/card_pipeline.ts";
-import { padding } from "../lib/tiling.ts";
+import { padding, padVolume } from "../lib/tiling.ts";
 import { ortBackend } from "../lib/ort.ts";
 import type { Shape3 } from "../lib/resample.ts";
 import { makeVolume, type Volume } from "../lib/nifti.ts";
@@ -104,7 +104,7 @@ Deno.test("monai: replicate padding puts diff//2 before", () => {
   const data = Float32Array.from([1, 2, 3]);
   const pad = padding([1, 1, 3], [1, 1, 6]);
   assertEquals(pad, [[0, 0], [0, 0], [1, 2]]);
-  assertEquals([...padReplicate(data, [1, 1, 3], pad).data], [1, 1, 2, 3, 3, 3]);
+  assertEquals([...padVolume(data, [1, 1, 3], pad, "replicate").data], [1, 1, 2, 3, 3, 3]);
 });
 
 Deno.test("monai: scaled input statistics of the golden case", () => {

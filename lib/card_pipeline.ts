@@ -295,11 +295,11 @@ export async function predictCard(
       }
       const t0 = performance.now();
       if (xyz) reverseAxes(buf, prep.channels, tileShape, tbuf);
-      let out = await fold.predict(tbuf, tensorShape);
-      if (xyz) out = reverseAxes(out, fold.classes, tensorShape);
+      const out = await fold.predict(tbuf, tensorShape);
       const s = (performance.now() - t0) / 1000;
       seconds += s;
-      acc.addTile(out, tiles[t], tileShape);
+      if (xyz) acc.addTileXyz(out, tiles[t], tileShape);
+      else acc.addTile(out, tiles[t], tileShape);
       options.onTile?.({
         tile: t + 1,
         tiles: tiles.length,

@@ -109,19 +109,24 @@ export interface ChannelGrouping {
  * Groups files into subjects by channel suffix: a file whose stem ends in
  * `-NAME`, `_NAME` or `.NAME` (case-insensitive) is channel NAME of the
  * subject named by the rest of the stem in the same folder
- * (`BraTS-GLI-00000-000-t1c.nii.gz`, `sub-01_t2f.nii.gz`). Subjects lacking a
- * channel are listed in `incomplete`.
+ * (`BraTS-GLI-00000-000-t1c.nii.gz`, `sub-01_t2f.nii.gz`); the longest
+ * matching suffix wins, so BIDS-style names such as `ce-gadolinium_T1w`
+ * and `T1w` can be told apart. Subjects lacking a channel are listed in
+ * `incomplete`. The BIDS mode can call this with its own suffixes.
  */
 export function groupChannelFiles(paths: string[], names: string[]): ChannelGrouping {
   const bySubject = new Map<string, (string | undefined)[]>();
   const unmatched: string[] = [];
   const lower = names.map((n) => n.toLowerCase());
+  const byLength = names.map((_, k) => k).sort((a, b) => lower[b].length - lower[a].length);
   for (const p of paths) {
     const stem = stemOf(p);
     const l = stem.toLowerCase();
-    const c = lower.findIndex((n) =>
-      l.length > n.length + 1 && l.endsWith(n) && "-_.".includes(l[l.length - n.length - 1])
-    );
+    // The longest matching suffix wins (`ce-gd_T1w` before `T1w`).
+    const c = byLength.find((k) => {
+      const n = lower[k];
+      return l.length > n.length + 1 && l.endsWith(n) && "-_.".includes(l[l.length - n.length - 1]);
+    }) ?? -1;
     if (c < 0) {
       unmatched.push(p);
       continue;

@@ -12,6 +12,7 @@
  * - `tiny`: the whole CLI with a tiny generated model (pipeline overhead)
  * - `siam`, `siam-fp16`: the siam-v0.3 preset (~141M parameters), one fold, default patch
  * - `siam-128`: the same at 128x128x128
+ * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -26,6 +27,7 @@ import { readNifti, writeNifti } from "../lib/nifti.ts";
 import { resize } from "../lib/resample.ts";
 import type { RunReport } from "../lib/report.ts";
 import { makeModel } from "./make_model.ts";
+import { cardCases } from "./bench_cards.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
@@ -228,6 +230,11 @@ if (import.meta.main) {
     if (!headed) lines.push(...header);
     headed = true;
     lines.push(await benchModel(name, input, model, [...extra, ...threads], runs));
+  }
+  for (const c of await cardCases(cases, CACHE)) {
+    if (!headed) lines.push(...header);
+    headed = true;
+    lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
   }
   console.log(lines.join("\n"));
 }

@@ -98,6 +98,20 @@ Deno.test("channels: subjects grouped by suffix; incomplete ones reported", () =
   }]);
   assertEquals(g.incomplete, ["/d/sub-02: no t2f, t2w channel"]);
   assertEquals(g.unmatched, ["/d/notes.nii"]);
+  // BIDS-style suffixes: the longest match wins.
+  const b = groupChannelFiles(
+    ["/b/sub-01_T1w.nii.gz", "/b/sub-01_ce-gadolinium_T1w.nii.gz", "/b/sub-01_FLAIR.nii.gz", "/b/sub-01_T2w.nii.gz"],
+    ["ce-gadolinium_T1w", "T1w", "FLAIR", "T2w"],
+  );
+  assertEquals(b.groups, [{
+    subject: "sub-01",
+    paths: [
+      "/b/sub-01_ce-gadolinium_T1w.nii.gz",
+      "/b/sub-01_T1w.nii.gz",
+      "/b/sub-01_FLAIR.nii.gz",
+      "/b/sub-01_T2w.nii.gz",
+    ],
+  }]);
 });
 
 /** Four channel files of a small "brain with a lesion", and the 4-D file holding the same. */
@@ -339,4 +353,16 @@ Deno.test("cli: siamize cards lists the shipped cards", async () => {
   const text = out.join("\n");
   for (const id of ["siam-v0.3", "monai-wholebody-ct", "hnoseg-xs-brats"]) assert(text.includes(id), id);
   assert(shippedCard("siam-v0.3"));
+});
+
+Deno.test("accumulator: an (x, y, z) tile adds like its (z, y, x) transpose", async () => {
+  const { LogitAccumulator } = await import("../lib/ensemble.ts");
+  const patch: Shape3 = [3, 4, 5];
+  const g = Float32Array.from({ length: 60 }, (_, i) => 1 + (i % 7) / 10);
+  const zyx = Float32Array.from({ length: 2 * 60 }, (_, i) => Math.sin(i));
+  const a = new LogitAccumulator(2, [4, 6, 7], g), b = new LogitAccumulator(2, [4, 6, 7], g);
+  a.addTile(zyx, [1, 2, 1], patch);
+  b.addTileXyz(reverseAxes(zyx, 2, patch), [1, 2, 1], patch);
+  assertEquals([...b.sum], [...a.sum]);
+  assertEquals([...b.weights], [...a.weights]);
 });

@@ -366,3 +366,23 @@ Deno.test("accumulator: an (x, y, z) tile adds like its (z, y, x) transpose", as
   assertEquals([...b.sum], [...a.sum]);
   assertEquals([...b.weights], [...a.weights]);
 });
+
+Deno.test("cli: a model whose input channels differ from the card's is refused", async () => {
+  await using dir = await tempDir();
+  const { model } = await standIn(dir.path);
+  const ct = join(dir.path, "ct.nii.gz");
+  await writeCtPhantom(ct);
+  const r = await runCli([
+    "--card",
+    "monai-wholebody-ct",
+    "-i",
+    ct,
+    "-o",
+    join(dir.path, "s.nii.gz"),
+    "-M",
+    model,
+    "-q",
+  ]);
+  assertEquals(r.code, 65);
+  assert(r.err[0].endsWith("model takes 4 input channel(s), the MONAI whole-body CT card has 1"), r.err[0]);
+});

@@ -27,6 +27,7 @@ import { makeVolume, type Volume } from "./nifti.ts";
 import { normalizeInPlace } from "./normalize.ts";
 import { fromCanonical, type Orientation, toCanonical } from "./orient.ts";
 import { logitsToLabelsParallel } from "./postprocess.ts";
+import { pasteChannels, resizeChannels, softmaxInPlace } from "./probabilities.ts";
 import { type Grid, importanceMap, resampleLinear, resampleNearest, scanStarts, spacingGrid } from "./monai.ts";
 import { newShape, resize, type Shape3 } from "./resample.ts";
 import { extractTile, gaussianMap, LogitAccumulator, padding, padVolume, tileStarts } from "./tiling.ts";
@@ -345,4 +346,46 @@ export async function finishCard(
   const full = pasteInto(crop, prep.canonicalShape, prep.box, new Uint8Array(nz * ny * nx));
   const dims = prep.source.dims.slice(0, 3);
   return makeVolume(fromCanonical(full, prep.ornt, dims), dims, prep.source.affine, prep.source.header);
+}
+
+/**
+ * Probability maps (X, Y, Z, classes) on the input grid, with the card's
+ * activation (softmax at temperature `t`, or none): for logits-back cards
+ * the logits are resized with order 1 first, for labels-back cards (MONAI)
+ * the probabilities are taken on the network grid and brought back
+ * nearest-neighbour, channel by channel. Outside a crop box the background
+ * has probability 1. Overwrites `logits`.
+ */
+export function cardProbabilities(
+  prep: CardPrepared,
+  logits: Float32Array,
+  classes: number,
+  card: ModelCard,
+  t = 1,
+): Volume {
+  const method = card.resampling.method ?? "nnunet";
+  const back = card.resampling.back ?? (method === "monai" ? "labels" : "logits");
+  const activate = (p: Float32Array) => card.output.activation === "none" ? p : softmaxInPlace(p, classes, t);
+  let p: Float32Array;
+  if (back === "logits" || method === "none") {
+    p = activate(resizeChannels(logits, classes, prep.resampledShape, prep.croppedShape));
+  } else {
+    activate(logits);
+    const work: Grid = { dims: ijk(prep.resampledShape), affine: prep.resampledAffine };
+    const cropped: Grid = { dims: ijk(prep.croppedShape), affine: translate(prep.canonicalAffine, prep.box) };
+    const wn = prep.resampledShape[0] * prep.resampledShape[1] * prep.resampledShape[2];
+    const cn = prep.croppedShape[0] * prep.croppedShape[1] * prep.croppedShape[2];
+    p = new Float32Array(classes * cn);
+    for (let c = 0; c < classes; c++) {
+      p.set(resampleNearest(logits.subarray(c * wn, (c + 1) * wn), work, cropped), c * cn);
+    }
+  }
+  const full = pasteChannels(p, classes, prep.canonicalShape, prep.box, 0);
+  const dims = prep.source.dims.slice(0, 3);
+  return makeVolume(
+    fromCanonical(full, prep.ornt, dims, classes),
+    [...dims, classes],
+    prep.source.affine,
+    prep.source.header,
+  );
 }

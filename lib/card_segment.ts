@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { finishCard, predictCard, prepareCard } from "./card_pipeline.ts";
+import { cardProbabilities, finishCard, predictCard, prepareCard } from "./card_pipeline.ts";
 import { UsageError } from "./errors.ts";
 import type { Volume } from "./nifti.ts";
 import type { Fold } from "./pipeline.ts";
@@ -27,7 +27,6 @@ export async function segmentWithCard(
 ): Promise<SegmentResult> {
   const card = seg.card;
   const o = seg.options;
-  if (o.tpm) throw new UsageError(`--tpm is not available with the ${card.name} card yet`);
   if (o.upsample) throw new UsageError(`--upsample is not available with the ${card.name} card`);
   if (o.classes === "spm") throw new UsageError(`-C spm: the ${card.name} card has no SPM merge`);
   let load = 0;
@@ -58,9 +57,11 @@ export async function segmentWithCard(
   });
   const tInf = now();
   const labels = await finishCard(prep, out.logits, out.classes, card, seg.threads);
+  const probabilities = o.tpm ? cardProbabilities(prep, out.logits, out.classes, card, o.tpmT ?? 1) : undefined;
   const tPost = now();
   return {
     labels,
+    probabilities,
     input: volume,
     volumes: tissueVolumes(labels, card.classes, card.intracranial, label),
     labelTable: card.classes,

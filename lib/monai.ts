@@ -137,13 +137,14 @@ export function resampleLinear(data: ArrayLike<number>, from: Grid, to: Grid): F
 }
 
 /**
- * Nearest-neighbour resampling of labels (on `from`) onto `to` (MONAI's
+ * Nearest-neighbour resampling of labels or one channel of values (on `from`) onto `to` (MONAI's
  * `Invertd` of `Spacing` with `nearest`): rounds inv(A_from)·A_to·j half to
  * even, clamped to the edge.
  */
-export function resampleNearest(labels: Uint8Array, from: Grid, to: Grid): Uint8Array {
+export function resampleNearest<T extends Uint8Array | Float32Array>(labels: T, from: Grid, to: Grid): T {
   const [ni, nj, nk] = from.dims;
-  const out = new Uint8Array(to.dims[0] * to.dims[1] * to.dims[2]);
+  const n = to.dims[0] * to.dims[1] * to.dims[2];
+  const out = (labels instanceof Uint8Array ? new Uint8Array(n) : new Float32Array(n)) as T;
   const c = (v: number, n: number) => Math.min(Math.max(roundHalfEven(v), 0), n - 1);
   eachSource(from, to, (o, x, y, z) => {
     out[o] = labels[c(x, ni) + ni * (c(y, nj) + nj * c(z, nk))];

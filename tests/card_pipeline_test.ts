@@ -248,6 +248,20 @@ Deno.test("cli: a folder batch groups each subject's channels by suffix", async 
   assert(r.err.some((l) => l.includes("subB: no t2w channel")), r.err.join("\n"));
 });
 
+/** CLI arguments of a quiet CT-card run. */
+const ctArgs = (input: string, output: string, model: string, ...extra: string[]) => [
+  "--card",
+  "monai-wholebody-ct",
+  "-i",
+  input,
+  "-o",
+  output,
+  "-M",
+  model,
+  "-q",
+  ...extra,
+];
+
 /** A synthetic CT in HU: air around a soft-tissue body with a bone ring and a fat layer. */
 async function writeCtPhantom(path: string): Promise<void> {
   const [nx, ny, nz] = [56, 48, 30];
@@ -274,23 +288,7 @@ Deno.test("cli: --card monai-wholebody-ct segments a HU phantom with labels.tsv,
   const out = join(dir.path, "seg.nii.gz");
   const vol = join(dir.path, "volumes.tsv"), qc = join(dir.path, "qc.png");
   const model = join(GOLDEN, "monai", "segresnet_tiny_seed0.onnx");
-  const r = await runCli([
-    "--card",
-    "monai-wholebody-ct",
-    "-i",
-    ct,
-    "-o",
-    out,
-    "-M",
-    model,
-    "-c",
-    "cpu",
-    "-q",
-    "--vol",
-    vol,
-    "--qc",
-    qc,
-  ]);
+  const r = await runCli(ctArgs(ct, out, model, "-c", "cpu", "--vol", vol, "--qc", qc));
   assertEquals(r.err, []);
   assertEquals(r.code, 0);
   const seg = await readNifti(out);
@@ -309,38 +307,28 @@ Deno.test("cli: --card monai-wholebody-ct segments a HU phantom with labels.tsv,
   const total = cells.reduce((a, c) => a + c, 0);
   const ml = 56 * 48 * 30 * 2 * 2 * 2.5 / 1000;
   assert(Math.abs(total - ml) < 0.05 * ml, `volumes sum to ${total} mL, the image is ${ml} mL`);
+  // Probabilities (--tpm) on the input grid, 105 channels summing to 1, their argmax the labels.
+  const tpm = join(dir.path, "p.nii.gz");
+  const rp = await runCli(ctArgs(ct, tpm, model, "-c", "cpu", "--tpm"));
+  assertEquals(rp.code, 0, rp.err.join("\n"));
+  const pv = await readNifti(join(dir.path, "p_tpm.nii.gz"), { allow4D: true });
+  assertEquals(pv.dims, [...src.dims, 105]);
+  const n = src.data.length;
+  for (const i of [0, 777, Math.floor(n / 2), n - 1]) {
+    let sum = 0, best = 0;
+    for (let c = 0; c < 105; c++) {
+      sum += pv.data[c * n + i];
+      if (pv.data[c * n + i] > pv.data[best * n + i]) best = c;
+    }
+    assert(Math.abs(sum - 1) < 1e-4, `voxel ${i} sums to ${sum}`);
+    assertEquals(best, seg.data[i], `voxel ${i}`);
+  }
   const png = await Deno.readFile(qc);
   assertEquals([...png.subarray(1, 4)], [80, 78, 71]);
   // Its named low-resolution spacing goes through -u.
-  const r2 = await runCli([
-    "--card",
-    "monai-wholebody-ct",
-    "-u",
-    "lowres",
-    "-i",
-    ct,
-    "-o",
-    join(dir.path, "lo.nii.gz"),
-    "-M",
-    model,
-    "-c",
-    "cpu",
-    "-q",
-  ]);
+  const r2 = await runCli(ctArgs(ct, join(dir.path, "lo.nii.gz"), model, "-u", "lowres", "-c", "cpu"));
   assertEquals(r2.code, 0, r2.err.join("\n"));
-  const bad = await runCli([
-    "--card",
-    "monai-wholebody-ct",
-    "-u",
-    "ultra",
-    "-i",
-    ct,
-    "-o",
-    join(dir.path, "x.nii.gz"),
-    "-M",
-    model,
-    "-q",
-  ]);
+  const bad = await runCli(ctArgs(ct, join(dir.path, "x.nii.gz"), model, "-u", "ultra"));
   assertEquals(bad.code, 64);
   assert(bad.err[0].includes("named spacings highres, lowres"), bad.err[0]);
 });
@@ -372,17 +360,7 @@ Deno.test("cli: a model whose input channels differ from the card's is refused",
   const { model } = await standIn(dir.path);
   const ct = join(dir.path, "ct.nii.gz");
   await writeCtPhantom(ct);
-  const r = await runCli([
-    "--card",
-    "monai-wholebody-ct",
-    "-i",
-    ct,
-    "-o",
-    join(dir.path, "s.nii.gz"),
-    "-M",
-    model,
-    "-q",
-  ]);
+  const r = await runCli(ctArgs(ct, join(dir.path, "s.nii.gz"), model));
   assertEquals(r.code, 65);
   assert(r.err[0].endsWith("model takes 4 input channel(s), the MONAI whole-body CT card has 1"), r.err[0]);
 });

@@ -40,7 +40,9 @@ import {
 import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
-import { loadCard, SIAM_V03 } from "./lib/model_card.ts";
+import { resolveCard, SIAM_V03 } from "./lib/model_card.ts";
+import { cardsTable, folderChannelInputs } from "./lib/cards_cli.ts";
+import { splitChannels } from "./lib/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
 import { doctorText } from "./lib/doctor.ts";
@@ -110,10 +112,13 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
   if (opts.vol && !/\.(csv|tsv|json)$/i.test(opts.vol)) {
     throw new UsageError(`--vol ${opts.vol}: use a .csv, .tsv or .json file`);
   }
-  try {
-    await Deno.stat(input);
-  } catch (e) {
-    throw new SiamizeError(`${input}: cannot read (${errorText(e)})`, 66);
+  for (const p of splitChannels(input)) {
+    if (resolve(p) === out) throw new UsageError(`output ${output} is the input`);
+    try {
+      await Deno.stat(p);
+    } catch (e) {
+      throw new SiamizeError(`${p}: cannot read (${errorText(e)})`, 66);
+    }
   }
 }
 
@@ -134,7 +139,7 @@ async function makeSegmenter(
 ): Promise<Segmenter> {
   const info = (l: string) => progress.line(l);
   const seg = new Segmenter({
-    card: opts.card ? await loadCard(opts.card) : undefined,
+    card: opts.card ? await resolveCard(opts.card) : undefined,
     models: opts.models,
     compute: opts.compute,
     gpu: opts.gpu,
@@ -232,7 +237,13 @@ function reportBatch(summary: BatchSummary, opts: CliOptions, io: Io, progress: 
 }
 
 async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, signal?: AbortSignal): Promise<number> {
-  const inputs = await listInputs(opts.input!);
+  let inputs = await listInputs(opts.input!);
+  // Multi-channel cards: one input per subject, its channels found by suffix.
+  const grouped = opts.card ? folderChannelInputs(inputs, await resolveCard(opts.card)) : undefined;
+  if (grouped) {
+    for (const line of grouped.problems) progress.line(`skipped ${line}`);
+    inputs = grouped.inputs.map((g) => g.input);
+  }
   const shard = opts.shard ? parseShard(opts.shard) : slurmShard(env);
   const mine = takeShard(inputs, shard);
   try {
@@ -248,7 +259,11 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {
-    const jobs = mine.map((input) => ({ input, output: batchOutput(input, opts.output!, opts.format) }));
+    const stem = (input: string) => grouped?.inputs.find((g) => g.input === input)?.stem;
+    const jobs = mine.map((input) => ({
+      input,
+      output: batchOutput(stem(input) ? `${stem(input)}.nii.gz` : input, opts.output!, opts.format),
+    }));
     const summary = await runBatch(jobs, async (job) => {
       if (opts.overwrite) await checkOutput({ ...opts, overwrite: true }, job.input, job.output);
       // A batch with --tpm writes each input's labels and its map (<stem>_tpm) beside them.
@@ -300,7 +315,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
     return EXIT_NO_MATCH;
   }
   checkOutputCollisions(outDir, scans);
-  const card = opts.card ? await loadCard(opts.card) : SIAM_V03;
+  const card = opts.card ? await resolveCard(opts.card) : SIAM_V03;
   if (level === "group") {
     const g = await bidsGroup(outDir, scans, { card, spm: opts.classes === "spm" });
     progress.line(`wrote ${g.table} (${g.rows} rows)`);
@@ -335,6 +350,10 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
   try {
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
     if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
+    if (argv[0] === "cards") {
+      io.out(cardsTable());
+      return 0;
+    }
     const opts = parseCli(argv);
     if (opts.help) {
       io.out(HELP);

@@ -39,6 +39,18 @@ export {
   type Timings,
 } from "./lib/segment.ts";
 export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/model_card.ts";
+export {
+  type Inference,
+  type Normalization,
+  type NormalizationStep,
+  type Preprocessing,
+  type Region,
+  resolveCard,
+  SHIPPED_CARDS,
+  shippedCard,
+  type SlidingWindowInference,
+  type WholeVolumeInference,
+} from "./lib/model_card.ts";
 export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/weights.ts";
 export { qcPicture } from "./lib/qc.ts";
 export { tissueVolumes, type VolumeRow } from "./lib/volumes.ts";

@@ -32,8 +32,8 @@ export interface CliOptions {
   threads?: number;
   /** `-P`: patch size (z, y, x), undefined: the model card's default. */
   patch?: [number, number, number];
-  /** `-u`: target spacing in mm, undefined: the model card's. */
-  spacing?: number;
+  /** `-u`: target spacing in mm or a card's named spacing (`highres`, `lowres`), undefined: the model card's. */
+  spacing?: number | string;
   /** `-C`: `18` (all SIAM classes) or `spm` (6 SPM12 tissue classes). */
   classes: "18" | "spm";
   /** `--tpm`: the file at `-o` is the 4-D probability map instead of the labels (as the C++ siamize). */
@@ -62,7 +62,7 @@ export interface CliOptions {
   qc?: string;
   /** `--shard i/n`: take every n-th input of a batch, starting at the i-th. */
   shard?: string;
-  /** `--card`: model card JSON (default: SIAM v0.3). */
+  /** `--card`: a shipped card's name or a model card JSON file (default: SIAM v0.3). */
   card?: string;
   /** `--overwrite`: replace existing outputs. */
   overwrite: boolean;
@@ -155,10 +155,12 @@ export const HELP = `siamize — segment a head MRI into 18 tissues with SIAM v0
 
 Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
        siamize -i FOLDER|@list.txt -o OUT_FOLDER [--shard i/n] [options]
+       siamize --card hnoseg-xs-brats -i t1c,t1n,t2f,t2w -o seg.nii.gz -M model.onnx
+       siamize cards          list the shipped model cards
+       siamize doctor         what each execution provider needs and whether it is here
        siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …|FILE]
                [--session-label S …|FILE] [--bids-suffix T1w,T2w]
                [--skip_bids_validator] [options, before or after]
-       siamize doctor   (what each execution provider needs and whether it is here)
 
   -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
@@ -170,7 +172,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
   -t, --thread N         CPU threads (default: min(cores, 16); also --threads)
   -P, --patch ZxYxX      sliding-window patch (default from the model card,
                          256x256x192 for SIAM v0.3)
-  -u, --spacing MM       isotropic working spacing (default 0.75)
+  -u, --spacing MM|NAME  isotropic working spacing (default 0.75), or a card's
+                         named spacing (monai-wholebody-ct: highres, lowres)
   -C, --classes 18|spm   18 SIAM labels, or the 6 SPM12 tissue classes
       --tpm [0|1]        the file at -o is the 4-D float32 probability map
                          (X, Y, Z, classes) instead of the labels (as the C++
@@ -192,7 +195,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
       --qc FILE.png      write a QC montage (9 slices, label overlay, legend)
-      --card FILE        model card JSON (default: SIAM v0.3, models/siam-v0.3.json)
+      --card NAME|FILE   model card: a shipped one by name (siamize cards lists
+                         them) or a card JSON file (default: siam-v0.3)
       --shard i/n        batch: take inputs i, i+n, i+2n, … (also from
                          SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)
       --overwrite        replace an existing output (default: refuse)
@@ -341,7 +345,9 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
     gpu: s("gpu") !== undefined ? nonNegativeInt("-G", s("gpu")!) : 0,
     threads: threads !== undefined && threads !== "0" ? positiveInt("-t", threads) : undefined,
     patch: s("patch") !== undefined ? parsePatch(s("patch")!) : undefined,
-    spacing: s("spacing") !== undefined ? positiveNumber("-u", s("spacing")!) : undefined,
+    spacing: s("spacing") !== undefined
+      ? (/^[a-z][\w-]*$/i.test(s("spacing")!) ? s("spacing")! : positiveNumber("-u", s("spacing")!))
+      : undefined,
     classes: classes as "18" | "spm",
     tpm: tpm === "1",
     tpmOut: s("tpm-out"),

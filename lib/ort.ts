@@ -64,7 +64,12 @@ export interface NetworkSession {
   readonly provider: string;
   /** The GPU adapter (WebGPU), when known. */
   readonly adapter?: string;
-  /** Runs one (1, 1, z, y, x) tile; returns (1, C, z, y, x) logits. */
+  /** Input channels (from the model's input shape), when static. */
+  readonly inputChannels?: number;
+  /**
+   * Runs one (1, K, z, y, x) tile — K input channels, taken from the tile's
+   * length (1 for SIAM) — and returns (1, C, z, y, x) logits.
+   */
   run(tile: Float32Array, patch: Shape3): Promise<Float32Array>;
   /** Frees the session. */
   release(): Promise<void>;
@@ -193,6 +198,7 @@ class OrtSession implements NetworkSession {
   readonly classes: number;
   readonly provider: string;
   readonly adapter?: string;
+  readonly inputChannels?: number;
   #session: ort.InferenceSession;
 
   constructor(session: ort.InferenceSession, provider: string, label: string, adapter?: string) {
@@ -216,10 +222,20 @@ class OrtSession implements NetworkSession {
       );
     }
     this.classes = c;
+    const inMeta = session.inputMetadata.find((m) => m.name === this.inputName) as
+      | { shape?: (number | string)[] }
+      | undefined;
+    const k = inMeta?.shape?.[1];
+    if (typeof k === "number") this.inputChannels = k;
   }
 
   async run(tile: Float32Array, patch: Shape3): Promise<Float32Array> {
-    const x = new ort.Tensor("float32", tile, [1, 1, ...patch]);
+    const voxels = patch[0] * patch[1] * patch[2];
+    const channels = tile.length / voxels;
+    if (!Number.isInteger(channels) || channels < 1) {
+      throw new RangeError(`tile has ${tile.length} values, not a multiple of the patch ${patch.join("x")}`);
+    }
+    const x = new ort.Tensor("float32", tile, [1, channels, ...patch]);
     const out = await this.#session.run({ [this.inputName]: x });
     const y = out[this.outputName];
     if (y.type !== "float32") throw new SiamizeError(`model output is ${y.type}, expected float32`);

@@ -9,7 +9,17 @@
 import { parsePatch } from "./args.ts";
 import type { Compute } from "./args.ts";
 import { SiamizeError, UsageError } from "./errors.ts";
-import { checkPatch, choosePatch, type ClassInfo, type ModelCard, SIAM_V03 } from "./model_card.ts";
+import {
+  checkPatch,
+  choosePatch,
+  type ClassInfo,
+  isNnunetCard,
+  type ModelCard,
+  SIAM_V03,
+  spacingOf,
+} from "./model_card.ts";
+import { segmentWithCard } from "./card_segment.ts";
+import { readChannels } from "./channels.ts";
 import { readVolume } from "./io.ts";
 import { rewriteForProvider } from "./rewrites.ts";
 import type { Volume } from "./nifti.ts";
@@ -38,8 +48,8 @@ export interface SegmentOptions {
   threads?: number;
   /** Patch (z, y, x) or `"ZxYxX"`. @default the card's (256x256x192 for SIAM) */
   patch?: [number, number, number] | string;
-  /** Isotropic working spacing in mm. @default the card's (0.75) */
-  spacing?: number;
+  /** Isotropic working spacing in mm, or a name from the card's `spacings` (`highres`, `lowres`). @default the card's (0.75) */
+  spacing?: number | string;
   /** Keep the working-spacing canonical grid instead of the input's grid. @default false */
   upsample?: boolean;
   /** `"18"`: every SIAM class; `"spm"`: the 6 SPM12 tissue classes (GM, WM, CSF, Bone, Soft, Air). @default "18" */
@@ -181,6 +191,9 @@ export class Segmenter {
       : typeof options.patch === "string"
       ? parsePatch(options.patch)
       : options.patch;
+    if (this.card.inference?.mode === "whole" && options.patch !== undefined) {
+      throw new UsageError(`-P: the ${this.card.name} card runs the whole volume (no patches)`);
+    }
     const bad = checkPatch(this.card, patch);
     if (bad) throw new UsageError(bad);
     this.patch = [...patch] as Shape3;
@@ -196,9 +209,8 @@ export class Segmenter {
 
   /** Numerical configuration of the pipeline. */
   get config(): PipelineConfig {
-    const s = this.options.spacing;
     return {
-      spacing: s ? [s, s, s] : [...this.card.spacing] as Shape3,
+      spacing: spacingOf(this.card, this.options.spacing),
       patch: this.patch,
       step: this.card.tileStep,
       sigmaScale: this.card.blending.sigmaScale,
@@ -224,6 +236,9 @@ export class Segmenter {
       }
       if (present) continue;
       if (!m.fromCache || this.options.download === false) throw missingModelError(m);
+      if (!this.card.weights.urls.default) {
+        throw missingModelError(m, `the ${this.card.name} card has no download URL (export the weights: see README)`);
+      }
       this.options.log?.(`downloading ${m.name} into ${m.path}`);
       await fetchModel(m, this.card, {
         compute: this.options.compute,
@@ -232,6 +247,11 @@ export class Segmenter {
         signal: this.options.signal,
       });
     }
+  }
+
+  /** The k-th network's session, created on first use (checked against the card). */
+  session(k: number): Promise<NetworkSession> {
+    return this.#session(k);
   }
 
   async #session(k: number): Promise<NetworkSession> {
@@ -276,6 +296,13 @@ export class Segmenter {
         `${m.name}: model I/O is ${s.inputName} -> ${s.outputName} (card says ${input} -> ${output}); using the model's names`,
       );
     }
+    if (s.inputChannels !== undefined && s.inputChannels !== this.card.input.channels) {
+      await s.release();
+      throw new SiamizeError(
+        `${m.path}: model takes ${s.inputChannels} input channel(s), the ${this.card.name} card has ${this.card.input.channels}`,
+        65,
+      );
+    }
     if (s.classes !== this.card.classes.length) {
       await s.release();
       throw new SiamizeError(
@@ -294,7 +321,7 @@ export class Segmenter {
    * `segment()` call.
    */
   prefetch(path: string): void {
-    if (this.#prefetched.has(path)) return;
+    if (this.#prefetched.has(path) || !isNnunetCard(this.card)) return;
     const job = (async (): Promise<Prefetched> => {
       await new Promise((r) => setTimeout(r, 0));
       const t0 = now();
@@ -314,8 +341,16 @@ export class Segmenter {
     const pending = typeof input === "string" ? this.#prefetched.get(input) : undefined;
     if (pending) this.#prefetched.delete(input as string);
     const ready = pending ? await pending : undefined;
-    const volume = ready ? ready.volume : typeof input === "string" ? await readVolume(input) : input;
+    const generic = !isNnunetCard(this.card);
+    const read = (p: string) => generic ? readChannels(p, this.card) : readVolume(p);
+    const volume = ready ? ready.volume : typeof input === "string" ? await read(input) : input;
     const tRead = now();
+    if (generic) {
+      return await segmentWithCard(this, volume, typeof input === "string" ? input : "", {
+        start: t0,
+        read: tRead - t0,
+      });
+    }
     const spm = this.options.classes === "spm";
     if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     let load = 0;

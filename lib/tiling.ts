@@ -94,16 +94,32 @@ export function padding(shape: Shape3, patch: Shape3): [number, number][] {
   });
 }
 
-/** Zero-pads a (z, y, x) array; returns the array unchanged if no padding is needed. */
+/**
+ * Pads a (z, y, x) array with zeros (`constant`, nnU-Net) or by repeating the
+ * edge voxels (`replicate`, MONAI's `padding_mode`); returns the array
+ * unchanged if no padding is needed.
+ */
 export function padVolume(
   data: Float32Array,
   shape: Shape3,
   pad: [number, number][],
+  mode: "constant" | "replicate" = "constant",
 ): { data: Float32Array; shape: Shape3 } {
   if (pad.every(([a, b]) => a === 0 && b === 0)) return { data, shape };
   const ps = shape.map((n, k) => n + pad[k][0] + pad[k][1]) as Shape3;
   const out = new Float32Array(ps[0] * ps[1] * ps[2]);
   const [nz, ny, nx] = shape;
+  if (mode === "replicate") {
+    const c = (v: number, n: number) => Math.min(Math.max(v, 0), n - 1);
+    let o = 0;
+    for (let z = 0; z < ps[0]; z++) {
+      for (let y = 0; y < ps[1]; y++) {
+        const row = (c(z - pad[0][0], nz) * ny + c(y - pad[1][0], ny)) * nx;
+        for (let x = 0; x < ps[2]; x++, o++) out[o] = data[row + c(x - pad[2][0], nx)];
+      }
+    }
+    return { data: out, shape: ps };
+  }
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       const s = (z * ny + y) * nx;

@@ -99,7 +99,7 @@ export function labelTableTsv(table: ClassInfo[]): string {
   return [
     "index\tname\tabbreviation\tcolor\tmapping",
     ...table.map((c) =>
-      `${c.index}\t${c.name}\t${c.abbreviation}\t${hex(c.color)}\t${BIDS_STANDARD_LABELS[c.bids] ?? "n/a"}`
+      `${c.index}\t${c.name}\t${c.abbreviation}\t${hex(c.color)}\t${(c.bids && BIDS_STANDARD_LABELS[c.bids]) ?? "n/a"}`
     ),
   ]
     .join("\n") + "\n";

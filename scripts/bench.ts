@@ -18,6 +18,7 @@
  * - `tiny-webgpu`, `tiny-fp16-webgpu`: the tiny model at 3 mm and 64x64x64 on WebGPU and on the
  *   CPU (quick even on a software Vulkan); `siam-webgpu`, `siam-fp16-webgpu`: the siam-v0.3 preset,
  *   default patch (for real GPUs). Per-fold wall time, tiles/s, the adapter (see `bench_gpu.ts`).
+ * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -34,6 +35,7 @@ import type { RunReport } from "../lib/report.ts";
 import { makeModel } from "./make_model.ts";
 import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
+import { cardCases } from "./bench_cards.ts";
 
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
@@ -249,5 +251,10 @@ if (import.meta.main) {
     }),
   );
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
+  for (const c of await cardCases(cases, CACHE)) {
+    if (!headed) lines.push(...header);
+    headed = true;
+    lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
+  }
   console.log(lines.join("\n"));
 }

@@ -64,3 +64,12 @@ export function assertClose(
     });
   }
 }
+
+/** Asserts `|actual - expected| <= tolerance`. */
+export function assertAlmostEquals(actual: number, expected: number, tolerance = 1e-7, message?: string): void {
+  if (!(Math.abs(actual - expected) <= tolerance)) {
+    throw new assert.AssertionError({
+      message: `${message ? message + ": " : ""}${actual} is not within ${tolerance} of ${expected}`,
+    });
+  }
+}

@@ -99,7 +99,7 @@ Deno.test("finding scans and naming outputs: desc-<suffix> per source, collision
 });
 
 Deno.test("model cards map every class to a standard BIDS label (B and L, not Bone and Les)", () => {
-  assertEquals(SIAM_V03.classes.map((c) => BIDS_STANDARD_LABELS[c.bids]), [
+  assertEquals(SIAM_V03.classes.map((c) => BIDS_STANDARD_LABELS[c.bids!]), [
     0,
     8,
     2,

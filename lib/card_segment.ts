@@ -1,0 +1,89 @@
+/**
+ * The {@linkcode Segmenter}'s path for cards other than nnU-Net's
+ * single-channel one (MONAI CT, multi-channel BraTS): the card pipeline of
+ * `lib/card_pipeline.ts` over the segmenter's sessions.
+ *
+ * @module
+ */
+import { cardProbabilities, finishCard, predictCard, prepareCard } from "./card_pipeline.ts";
+import { UsageError } from "./errors.ts";
+import type { Volume } from "./nifti.ts";
+import type { Fold } from "./pipeline.ts";
+import type { Segmenter, SegmentResult } from "./segment.ts";
+import { tissueVolumes } from "./volumes.ts";
+
+const now = () => performance.now() / 1000;
+
+/**
+ * Segments an already read volume (3-D, or 4-D with one volume per
+ * channel) with the segmenter's card and models. `times.start` is when the
+ * call began and `times.read` the seconds spent reading.
+ */
+export async function segmentWithCard(
+  seg: Segmenter,
+  volume: Volume,
+  label: string,
+  times: { start: number; read: number },
+): Promise<SegmentResult> {
+  const card = seg.card;
+  const o = seg.options;
+  if (o.upsample) throw new UsageError(`--upsample is not available with the ${card.name} card`);
+  if (o.classes === "spm") throw new UsageError(`-C spm: the ${card.name} card has no SPM merge`);
+  let load = 0;
+  let provider = "";
+  const t0 = now();
+  const first = await seg.session(0);
+  provider = first.provider;
+  load += now() - t0;
+  const cfg = seg.config;
+  const tPre0 = now();
+  const prep = prepareCard(volume, card, cfg.spacing, label || "input");
+  const tPre = now();
+  const folds = seg.models.length;
+  const names = seg.models.map((m) => m.name);
+  async function* foldIterator(): AsyncGenerator<Fold> {
+    for (let k = 0; k < folds; k++) {
+      const t = now();
+      const s = await seg.session(k);
+      load += now() - t;
+      provider = s.provider;
+      yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
+    }
+  }
+  const out = await predictCard(prep, foldIterator(), card, seg.patch, {
+    signal: o.signal,
+    folds,
+    onTile: (p) => o.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
+  });
+  const tInf = now();
+  const labels = await finishCard(prep, out.logits, out.classes, card, seg.threads);
+  const probabilities = o.tpm ? cardProbabilities(prep, out.logits, out.classes, card, o.tpmT ?? 1) : undefined;
+  const tPost = now();
+  return {
+    labels,
+    probabilities,
+    input: volume,
+    volumes: tissueVolumes(labels, card.classes, card.intracranial, label),
+    labelTable: card.classes,
+    provider,
+    threads: seg.threads,
+    patch: card.inference?.mode === "whole" ? prep.resampledShape : seg.patch,
+    tiles: out.tiles,
+    models: seg.models.map((m) => m.path),
+    geometry: {
+      box: prep.box.map((b) => [...b]),
+      cropped: prep.croppedShape,
+      resampled: prep.resampledShape,
+      spacing: prep.spacing,
+      nonFinite: prep.nonFinite,
+    },
+    timings: {
+      read: times.read,
+      load,
+      preprocess: tPre - tPre0,
+      inference: out.inferenceSeconds,
+      postprocess: tPost - tInf,
+      total: tPost - times.start,
+    },
+  };
+}

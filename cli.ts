@@ -33,12 +33,14 @@ import {
 import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
-import { readVolume, writeVolume } from "./lib/io.ts";
+import { formatOf, readVolume, writeVolume } from "./lib/io.ts";
 import { loadCard } from "./lib/model_card.ts";
 import { plannedOutputs, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
-import { buildReport, peakRss, VERSION } from "./lib/report.ts";
-import { Segmenter } from "./lib/segment.ts";
+import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/report.ts";
+import { Segmenter, type Stage } from "./lib/segment.ts";
+import { ensureWritableFiles, ensureWritableFolder } from "./lib/preflight.ts";
+import { enterUserFolder } from "./lib/user_folder.ts";
 import { appendVolumes, tissueVolumes } from "./lib/volumes.ts";
 
 /** Where messages go; tests capture them. */
@@ -74,36 +76,37 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-/** Checks the outputs of one job can be written (folder exists, nothing overwritten unasked). */
+/** Checks the outputs of one job can be written (folders writable, nothing overwritten unasked) before any work. */
 async function checkOutput(opts: CliOptions, input: string, output: string): Promise<void> {
+  try {
+    await Deno.stat(input);
+  } catch (e) {
+    throw new SiamizeError(`${input}: cannot read (${errorText(e)})`, 66);
+  }
   const out = resolve(output);
   const planned = plannedOutputs(out, { tpm: opts.tpm, sidecar: !opts.noSidecar, format: opts.format, qc: opts.qc });
   if (resolve(input) === out) throw new UsageError(`output ${output} is the input`);
-  const dir = dirname(out);
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.stat(dir);
-  } catch {
-    throw new SiamizeError(`${output}: output folder ${dir} does not exist`, 73);
-  }
-  if (!st.isDirectory) throw new SiamizeError(`${output}: ${dir} is not a folder`, 73);
-  if (!opts.overwrite) {
-    for (const p of planned) {
-      if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
-    }
-  }
   if (opts.qc && !opts.qc.toLowerCase().endsWith(".png")) {
     throw new UsageError(`--qc ${opts.qc}: the picture must be a .png file`);
   }
   if (opts.vol && !/\.(csv|tsv|json)$/i.test(opts.vol)) {
     throw new UsageError(`--vol ${opts.vol}: use a .csv, .tsv or .json file`);
   }
-  try {
-    await Deno.stat(input);
-  } catch (e) {
-    throw new SiamizeError(`${input}: cannot read (${errorText(e)})`, 66);
+  await ensureWritableFiles([output, opts.vol, opts.qc, opts.report]);
+  if (!opts.overwrite) {
+    for (const p of planned) {
+      if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
+    }
   }
 }
+
+const STAGE_TEXT: Record<Stage, string> = {
+  read: "reading the input",
+  load: "loading the model",
+  preprocess: "preprocessing (reorient, crop, normalise, resample)",
+  inference: "inference",
+  postprocess: "postprocessing (resample back, argmax)",
+};
 
 async function makeSegmenter(
   opts: CliOptions,
@@ -112,6 +115,8 @@ async function makeSegmenter(
   signal?: AbortSignal,
 ): Promise<Segmenter> {
   const info = (l: string) => progress.line(l);
+  // The CPU fallback of `-c auto` is news only to someone asking (-v).
+  const log = (l: string) => (opts.verbose || !l.startsWith("using CPU (")) && info(l);
   const seg = new Segmenter({
     card: opts.card ? await loadCard(opts.card) : undefined,
     models: opts.models,
@@ -126,7 +131,8 @@ async function makeSegmenter(
     tpmT: opts.tpmT,
     lowmem: opts.lowmem,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
-    log: info,
+    log,
+    onStage: opts.verbose ? (s) => info(STAGE_TEXT[s]) : undefined,
     onDownload: opts.quiet
       ? undefined
       : progressPrinter((t) => Deno.stderr.writeSync(new TextEncoder().encode(t)), io.isTty),
@@ -156,6 +162,7 @@ async function segmentOne(
   verbose(`spacing (z,y,x) ${g.spacing.map((s) => s.toFixed(3)).join(", ")} -> resampled ${g.resampled.join("x")}`);
   if (g.nonFinite) verbose(`${g.nonFinite} non-finite voxels (NaN/Inf) treated as 0`);
   verbose(`provider ${r.provider}, ${r.tiles} tiles x ${r.models.length} fold(s)`);
+  verbose("writing outputs");
   const tw = performance.now();
   const written = await writeOutputs(output, r, {
     format: opts.format,
@@ -175,7 +182,7 @@ async function segmentOne(
       `inference ${fmtSeconds(t.inference)}, postprocess ${fmtSeconds(t.postprocess)}, write ${
         fmtSeconds(writeSeconds)
       }, ` +
-      `total ${fmtSeconds(wall)}; peak RSS ${(peakRss() / 2 ** 30).toFixed(2)} GiB`,
+      `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
   );
   if (opts.report) {
     const rep = buildReport(input, written, r, writeSeconds, wall);
@@ -205,16 +212,16 @@ function reportBatch(summary: BatchSummary, opts: CliOptions, io: Io, progress: 
 }
 
 async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, signal?: AbortSignal): Promise<number> {
+  if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
+  if (opts.report) throw new UsageError("--report names one file: use it with a single input");
+  if (formatOf(opts.output!)) {
+    throw new UsageError(`-i ${opts.input} is a batch: -o must name an output folder, not the file ${opts.output}`);
+  }
   const inputs = await listInputs(opts.input!);
   const shard = opts.shard ? parseShard(opts.shard) : slurmShard(env);
   const mine = takeShard(inputs, shard);
-  try {
-    await Deno.mkdir(opts.output!, { recursive: true });
-  } catch (e) {
-    throw new SiamizeError(`${opts.output}: cannot create the output folder (${errorText(e)})`, 73);
-  }
-  if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
-  if (opts.report) throw new UsageError("--report names one file: use it with a single input");
+  await ensureWritableFolder(opts.output!, `-o ${opts.output}`);
+  if (opts.vol) await ensureWritableFiles([opts.vol]);
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {
@@ -360,6 +367,9 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
       return await runFolder(opts, io, progress, signal);
     }
     if (opts.shard) throw new UsageError("--shard needs a folder or @list as input");
+    if (!formatOf(opts.input!) && !(await exists(opts.input!))) {
+      throw new SiamizeError(`-i ${opts.input}: no such file or folder`, 66);
+    }
     await checkOutput(opts, opts.input!, opts.output!);
     const seg = await makeSegmenter(opts, io, progress, signal);
     try {
@@ -392,7 +402,8 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
  * finished files), then exits with its code.
  */
 export async function run(): Promise<never> {
-  installSignalCleanup();
+  await installSignalCleanup();
+  enterUserFolder();
   Deno.exit(await main(Deno.args, defaultIo));
 }
 

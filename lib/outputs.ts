@@ -15,9 +15,15 @@ import { qcPicture } from "./qc.ts";
 import type { SegmentResult } from "./segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
 
-/** The format an output path asks for (`-F` wins over the extension). */
+/** The format an output path asks for: `-F`, or the extension; a usage error when both are given and disagree. */
 export function outputKind(path: string, format?: Format): Format {
-  const kind = format ?? formatOf(path);
+  const byName = formatOf(path);
+  if (format && byName && format !== byName) {
+    throw new UsageError(
+      `-F ${format} does not match the output ${path} (a .${byName === "nii" ? "nii/.nii.gz" : byName} name)`,
+    );
+  }
+  const kind = format ?? byName;
   if (!kind) throw new UsageError(`output ${path}: unknown extension (use .nii, .nii.gz, .jnii or .bnii, or -F)`);
   return kind;
 }

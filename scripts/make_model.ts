@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parseArgs } from "../lib/_std.ts";
+import { scriptArgs } from "./_cli.ts";
 import { writeFileAtomic } from "../lib/fsutil.ts";
 import { buildResEncUNet, PRESETS } from "./model_builder.ts";
 
@@ -21,8 +21,8 @@ export async function makeModel(preset: string, out: string, fp16 = false, seed 
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const usage = "make-model --preset tiny|siam-v0.3 [--fp16] [--seed N] -o model.onnx";
+  const { values } = scriptArgs(usage, {
     options: {
       preset: { type: "string", default: "tiny" },
       fp16: { type: "boolean", default: false },
@@ -31,7 +31,7 @@ if (import.meta.main) {
     },
   });
   if (!values.output) {
-    console.error("usage: make_model.ts --preset tiny|siam-v0.3 [--fp16] [--seed N] -o model.onnx");
+    console.error(`make-model: missing -o model.onnx (usage: ${usage})`);
     Deno.exit(64);
   }
   try {

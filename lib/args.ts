@@ -133,8 +133,8 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --shuffle          byte-shuffle JNIfTI payloads
       --bnii-endian E    little (BJData Draft 2, default) or big (Draft 1
                          readers such as Debian 12's python3-bjdata)
-      --lowmem           patch 192x192x128 and no memory arena
-      --no-arena         disable ONNX Runtime's CPU memory arena
+      --lowmem           patch 192x192x128 (the CPU memory arena is already off)
+      --no-arena         no ONNX Runtime CPU memory arena (already the default)
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
       --qc FILE.png      write a QC montage (9 slices, label overlay, legend)

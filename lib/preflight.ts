@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from "./_std.ts";
 import { SiamizeError } from "./errors.ts";
-import { errorText, tempPathFor } from "./fsutil.ts";
+import { errorText, tempPathFor, trackTemp, untrackTemp } from "./fsutil.ts";
 
 /** Exit code for an output that cannot be written (`EX_CANTCREAT`). */
 export const EXIT_CANTCREAT = 73;
@@ -37,15 +37,18 @@ export async function ensureWritableFolder(dir: string, what: string): Promise<v
     }
   }
   const probe = tempPathFor(resolve(dir, "write-check"));
+  trackTemp(probe); // removed even if a signal comes now
   try {
     const f = await Deno.open(probe, { write: true, createNew: true });
     f.close();
   } catch (e) {
+    untrackTemp(probe);
     throw new SiamizeError(`${what}: the folder ${dir} is not writable (${errorText(e)})`, EXIT_CANTCREAT);
   }
   try {
     await Deno.remove(probe);
   } catch { /* gone already */ }
+  untrackTemp(probe);
 }
 
 /** {@linkcode ensureWritableFolder} for the folder of each file path given (undefined entries skipped). */

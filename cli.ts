@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "./lib/_std.ts";
+import { resolve } from "./lib/_std.ts";
 import { type CliOptions, HELP, parseCli } from "./lib/args.ts";
 import {
   type BatchOptions,
@@ -40,14 +40,17 @@ import {
 import { progressPrinter } from "./lib/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
+import { formatOf } from "./lib/io.ts";
 import { resolveCard, SIAM_V03 } from "./lib/model_card.ts";
 import { cardsTable, folderChannelInputs } from "./lib/cards_cli.ts";
 import { splitChannels } from "./lib/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs.ts";
 import { ProgressReporter } from "./lib/progress.ts";
 import { doctorText } from "./lib/doctor.ts";
-import { buildReport, peakRss, VERSION } from "./lib/report.ts";
-import { Segmenter } from "./lib/segment.ts";
+import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/report.ts";
+import { Segmenter, type Stage } from "./lib/segment.ts";
+import { ensureWritableFiles, ensureWritableFolder } from "./lib/preflight.ts";
+import { enterUserFolder } from "./lib/user_folder.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -82,7 +85,7 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-/** Checks the outputs of one job can be written (folder exists, nothing overwritten unasked). */
+/** Checks the outputs of one job can be written (folders writable, nothing overwritten unasked) before any work. */
 async function checkOutput(opts: CliOptions, input: string, output: string): Promise<void> {
   const out = resolve(output);
   const planned = plannedOutputs(out, {
@@ -92,20 +95,7 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
     qc: opts.qc,
   });
   if (resolve(input) === out) throw new UsageError(`output ${output} is the input`);
-  if (opts.tpmOut) await checkTpmOut(opts.tpmOut, input, out);
-  const dir = dirname(out);
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.stat(dir);
-  } catch {
-    throw new SiamizeError(`${output}: output folder ${dir} does not exist`, 73);
-  }
-  if (!st.isDirectory) throw new SiamizeError(`${output}: ${dir} is not a folder`, 73);
-  if (!opts.overwrite) {
-    for (const p of planned) {
-      if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
-    }
-  }
+  if (opts.tpmOut) checkTpmOut(opts.tpmOut, input, out);
   if (opts.qc && !opts.qc.toLowerCase().endsWith(".png")) {
     throw new UsageError(`--qc ${opts.qc}: the picture must be a .png file`);
   }
@@ -120,16 +110,27 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
       throw new SiamizeError(`${p}: cannot read (${errorText(e)})`, 66);
     }
   }
-}
-
-/** `--tpm-out`: neither the input nor `-o`, in an existing folder. */
-async function checkTpmOut(tpmOut: string, input: string, out: string): Promise<void> {
-  const p = resolve(tpmOut);
-  if (p === resolve(input) || p === out) throw new UsageError(`--tpm-out ${tpmOut} is the input or the -o file`);
-  if (!(await isDirectory(dirname(p)))) {
-    throw new SiamizeError(`${tpmOut}: output folder ${dirname(p)} does not exist`, 73);
+  await ensureWritableFiles([output, opts.tpmOut, opts.vol, opts.qc, opts.report]);
+  if (!opts.overwrite) {
+    for (const p of planned) {
+      if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
+    }
   }
 }
+
+/** `--tpm-out`: neither the input nor `-o`. */
+function checkTpmOut(tpmOut: string, input: string, out: string): void {
+  const p = resolve(tpmOut);
+  if (p === resolve(input) || p === out) throw new UsageError(`--tpm-out ${tpmOut} is the input or the -o file`);
+}
+
+const STAGE_TEXT: Record<Stage, string> = {
+  read: "reading the input",
+  load: "loading the model",
+  preprocess: "preprocessing (reorient, crop, normalise, resample)",
+  inference: "inference",
+  postprocess: "postprocessing (resample back, argmax)",
+};
 
 async function makeSegmenter(
   opts: CliOptions,
@@ -153,7 +154,10 @@ async function makeSegmenter(
     lowmem: opts.lowmem,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
     log: info,
+    // `-c auto` falling back to the CPU where no GPU provider is installed is news only to someone asking.
+    detail: opts.verbose ? info : () => {},
     checkPlacement: opts.verbose,
+    onStage: opts.verbose ? (s) => info(STAGE_TEXT[s]) : undefined,
     onDownload: opts.quiet
       ? undefined
       : progressPrinter((t) => Deno.stderr.writeSync(new TextEncoder().encode(t)), io.isTty),
@@ -162,7 +166,11 @@ async function makeSegmenter(
   });
   if (opts.verbose) {
     info(`models ${seg.models.map((m) => m.path).join(", ")}`);
-    info(`patch ${seg.patch.join("x")}, threads ${seg.threads}`);
+    info(
+      `${
+        seg.card.inference?.mode === "whole" ? "whole volume" : `patch ${seg.patch.join("x")}`
+      }, threads ${seg.threads}`,
+    );
   }
   return seg;
 }
@@ -186,6 +194,7 @@ async function segmentOne(
   verbose(
     `provider ${r.provider}${r.adapter ? ` on ${r.adapter}` : ""}, ${r.tiles} tiles x ${r.models.length} fold(s)`,
   );
+  verbose("writing outputs");
   const tw = performance.now();
   const written = await writeOutputs(output, r, {
     tpmOnly: opts.tpm && !batch,
@@ -207,7 +216,7 @@ async function segmentOne(
       `inference ${fmtSeconds(t.inference)}, postprocess ${fmtSeconds(t.postprocess)}, write ${
         fmtSeconds(writeSeconds)
       }, ` +
-      `total ${fmtSeconds(wall)}; peak RSS ${(peakRss() / 2 ** 30).toFixed(2)} GiB`,
+      `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
   );
   if (opts.report) {
     const rep = buildReport(input, written, r, writeSeconds, wall);
@@ -237,6 +246,14 @@ function reportBatch(summary: BatchSummary, opts: CliOptions, io: Io, progress: 
 }
 
 async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, signal?: AbortSignal): Promise<number> {
+  if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
+  if (opts.report) throw new UsageError("--report names one file: use it with a single input");
+  if (opts.tpmOut) {
+    throw new UsageError("--tpm-out names one file: in a batch, --tpm writes <stem>_tpm beside each output");
+  }
+  if (formatOf(opts.output!)) {
+    throw new UsageError(`-i ${opts.input} is a batch: -o must name an output folder, not the file ${opts.output}`);
+  }
   let inputs = await listInputs(opts.input!);
   // Multi-channel cards: one input per subject, its channels found by suffix.
   const grouped = opts.card ? folderChannelInputs(inputs, await resolveCard(opts.card)) : undefined;
@@ -246,16 +263,8 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   }
   const shard = opts.shard ? parseShard(opts.shard) : slurmShard(env);
   const mine = takeShard(inputs, shard);
-  try {
-    await Deno.mkdir(opts.output!, { recursive: true });
-  } catch (e) {
-    throw new SiamizeError(`${opts.output}: cannot create the output folder (${errorText(e)})`, 73);
-  }
-  if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
-  if (opts.report) throw new UsageError("--report names one file: use it with a single input");
-  if (opts.tpmOut) {
-    throw new UsageError("--tpm-out names one file: in a batch, --tpm writes <stem>_tpm beside each output");
-  }
+  await ensureWritableFolder(opts.output!, `-o ${opts.output}`);
+  if (opts.vol) await ensureWritableFiles([opts.vol]);
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {
@@ -368,6 +377,9 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
       return await runFolder(opts, io, progress, signal);
     }
     if (opts.shard) throw new UsageError("--shard needs a folder or @list as input");
+    if (!formatOf(opts.input!) && !(await exists(opts.input!))) {
+      throw new SiamizeError(`-i ${opts.input}: no such file or folder`, 66);
+    }
     await checkOutput(opts, opts.input!, opts.output!);
     const seg = await makeSegmenter(opts, io, progress, signal);
     try {
@@ -400,7 +412,8 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
  * finished files), then exits with its code.
  */
 export async function run(): Promise<never> {
-  installSignalCleanup();
+  await installSignalCleanup();
+  enterUserFolder();
   Deno.exit(await main(Deno.args, defaultIo));
 }
 

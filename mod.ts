@@ -36,6 +36,7 @@ export {
   Segmenter,
   type SegmentOptions,
   type SegmentResult,
+  type Stage,
   type Timings,
 } from "./lib/segment.ts";
 export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/model_card.ts";

@@ -186,12 +186,12 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
                          maps (default on, as the C++ siamize; --shuffle kept)
       --bnii-endian E    little (BJData Draft 2, default) or big (Draft 1
                          readers such as Debian 12's python3-bjdata)
-      --lowmem           patch 192x192x128 and no memory arena
+      --lowmem           patch 192x192x128 (the CPU memory arena is already off)
       --trt-cache-dir P, --cudnn-max-workspace 0|1, --arena-extend power|same,
       --cudnn-algo A, --gpu-mem-limit N
                          the C++ siamize's CUDA tuning: accepted, no effect
                          (onnxruntime-node has no such options)
-      --no-arena         disable ONNX Runtime's CPU memory arena
+      --no-arena         no ONNX Runtime CPU memory arena (already the default)
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
       --qc FILE.png      write a QC montage (9 slices, label overlay, legend)

@@ -5,6 +5,7 @@
  */
 import { basename, dirname, join } from "./_std.ts";
 import { SiamizeError } from "./errors.ts";
+import { noteTemp, startWatchdog } from "./interrupt.ts";
 
 let counter = 0;
 
@@ -20,11 +21,13 @@ const liveTemps = new Set<string>();
 /** Registers a path to remove if the process is interrupted (a temp file, a lock). */
 export function trackTemp(path: string): void {
   liveTemps.add(path);
+  noteTemp({ add: path });
 }
 
 /** Unregisters a path given to {@linkcode trackTemp}. */
 export function untrackTemp(path: string): void {
   liveTemps.delete(path);
+  noteTemp({ drop: path });
 }
 
 /** Removes every temp file still being written and every lock held (for signal handlers). */
@@ -39,10 +42,13 @@ export function removeTempFiles(): void {
 
 /**
  * On SIGINT / SIGTERM: remove temp files and locks, then exit with 130 /
- * 143 at once. Outputs only ever appear by renaming finished files, so
- * nothing partial is left.
+ * 143 at once, even while a network call blocks the main thread (a
+ * watchdog worker, `lib/interrupt.ts`; without FFI permission the main
+ * thread handles signals between blocking calls). Outputs only ever appear
+ * by renaming finished files, so nothing partial is left.
  */
-export function installSignalCleanup(log: (s: string) => void = (s) => console.error(s)): void {
+export async function installSignalCleanup(log: (s: string) => void = (s) => console.error(s)): Promise<void> {
+  if (await startWatchdog(liveTemps)) return;
   if (Deno.build.os === "windows") {
     Deno.addSignalListener("SIGINT", () => {
       removeTempFiles();
@@ -65,7 +71,7 @@ export function installSignalCleanup(log: (s: string) => void = (s) => console.e
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
   const tmp = tempPathFor(path);
-  liveTemps.add(tmp);
+  trackTemp(tmp);
   try {
     if (data instanceof Uint8Array) await Deno.writeFile(tmp, data);
     else await Deno.writeFile(tmp, data);
@@ -76,7 +82,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | ReadableS
     } catch { /* never created */ }
     throw new SiamizeError(`${path}: cannot write (${errorText(e)})`, 73, { cause: e });
   } finally {
-    liveTemps.delete(tmp);
+    untrackTemp(tmp);
   }
 }
 

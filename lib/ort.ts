@@ -38,6 +38,12 @@ export interface SessionConfig {
   graphOptimization?: GraphOptimization;
   /** Receives one-line messages (fallbacks, provider choice). */
   log?: (message: string) => void;
+  /**
+   * Receives what is news only on request (`-v`): `auto`'s CPU fallback when
+   * no GPU provider is installed at all. A fallback past a GPU that is there
+   * (a software adapter skipped, a failed warm-up) goes to `log`. @default log
+   */
+  detail?: (message: string) => void;
   /** ORT's own log level. @default "error" */
   ortLogLevel?: "verbose" | "info" | "warning" | "error" | "fatal";
   /**
@@ -322,9 +328,13 @@ export const ortBackend: Backend = {
       }
     }
     const missing: string[] = [];
+    let passedOver = false; // a GPU provider that is there was not used
     for (const p of autoOrder()) {
-      const obstacle = providerObstacle(p) ??
-        (config.allowSoftwareAdapter ? undefined : await softwareAdapterObstacle(p));
+      let obstacle = providerObstacle(p);
+      if (!obstacle && !config.allowSoftwareAdapter) {
+        obstacle = await softwareAdapterObstacle(p);
+        if (obstacle) passedOver = true;
+      }
       if (obstacle) {
         missing.push(`${p}: ${obstacle}`);
         continue;
@@ -333,10 +343,12 @@ export const ortBackend: Backend = {
         return await open(p);
       } catch (e) {
         if (e instanceof SiamizeError) throw e;
-        missing.push(`${p}: ${firstLine(e)}`);
+        const why = firstLine(e);
+        missing.push(`${p}: ${why}`);
+        if (!/no (supported )?adapter/i.test(why)) passedOver = true; // it started, then failed (e.g. its warm-up)
       }
     }
-    if (missing.length) log(`using CPU (${missing.join("; ")})`);
+    if (missing.length) (passedOver ? log : config.detail ?? log)(`using CPU (${missing.join("; ")})`);
     return await openCpu();
   },
 };

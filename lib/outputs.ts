@@ -8,6 +8,7 @@
 import { basename } from "./_std.ts";
 import type { Format } from "./args.ts";
 import { writeFileAtomic } from "./fsutil.ts";
+import { UsageError } from "./errors.ts";
 import { formatOf, writeVolume } from "./io.ts";
 import type { ModelCard } from "./model_card.ts";
 import { qcPicture } from "./qc.ts";
@@ -15,12 +16,18 @@ import type { SegmentResult } from "./segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
 
 /**
- * The format an output path asks for: `-F` wins over the extension, and
- * any extension other than `.jnii`/`.bnii` means NIfTI (gzipped for `.gz`),
- * as in the C++ siamize.
+ * The format an output path asks for: `-F`, or the extension; any other
+ * extension than `.jnii`/`.bnii` means NIfTI (gzipped for `.gz`), as in the
+ * C++ siamize. A usage error when `-F` and a known extension disagree.
  */
 export function outputKind(path: string, format?: Format): Format {
-  return format ?? formatOf(path) ?? "nii";
+  const byName = formatOf(path);
+  if (format && byName && format !== byName) {
+    throw new UsageError(
+      `-F ${format} does not match the output ${path} (a .${byName === "nii" ? "nii/.nii.gz" : byName} name)`,
+    );
+  }
+  return format ?? byName ?? "nii";
 }
 
 /** Splits `a/b.nii.gz` into `a/b` and `.nii.gz`. */

@@ -1,8 +1,9 @@
 /**
  * QC picture: 3 axial, 3 coronal and 3 sagittal slices through the head,
  * the scan in grey with the labels as a translucent colour overlay, and a
- * legend. Drawn in RAS with equal millimetres per pixel in every panel
- * (neurological: the subject's right on the right).
+ * legend of the classes present. Drawn in RAS with equal millimetres per
+ * pixel in every panel (neurological: the subject's right on the right,
+ * marked L/R on axial and coronal panels, P/A on sagittal ones).
  *
  * @module
  */
@@ -11,7 +12,7 @@ import { nonzeroBox } from "./crop.ts";
 import type { ClassInfo } from "./model_card.ts";
 import type { Volume } from "./nifti.ts";
 import { toCanonical } from "./orient.ts";
-import { blank, drawText, encodePng, fillRect, type RgbImage } from "./png.ts";
+import { blank, drawText, encodePng, fillRect, type RgbImage, textWidth } from "./png.ts";
 
 /** Options for {@linkcode qcPicture}. */
 export interface QcOptions {
@@ -32,6 +33,20 @@ function window(data: ArrayLike<number>): [number, number] {
   s.sort((a, b) => a - b);
   const lo = s[Math.floor(s.length * 0.01)], hi = s[Math.floor(s.length * 0.99)];
   return [lo, hi > lo ? hi : lo + 1];
+}
+
+/** Colour of the side markers (L/R, P/A). */
+export const MARKER_COLOR: [number, number, number] = [0, 255, 255];
+
+/** The classes with at least one voxel in `labels`, in table order. */
+export function presentClasses(labels: Volume, table: ClassInfo[]): ClassInfo[] {
+  const seen = new Uint8Array(256);
+  const d = labels.data;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i] as number;
+    if (v >= 0 && v < 256) seen[v] = 1;
+  }
+  return table.filter((c) => c.index >= 0 && c.index < 256 && seen[c.index]);
 }
 
 /** Renders the montage as an RGB image. */
@@ -94,12 +109,17 @@ export function qcImage(scan: Volume, labels: Volume, table: ClassInfo[], o: QcO
       }
       const mm = can.affine[f][f] * fixed + can.affine[f][3]; // world position of the slice (canonical: diagonal)
       drawText(img, `${name} ${"XYZ"[f]}=${mm.toFixed(0)}`, ox + 3, oy + 3, [255, 255, 0]);
+      // Which side is which: x runs left to right (R on the right), y posterior to anterior.
+      const [left, right] = h === 0 ? ["L", "R"] : ["P", "A"];
+      const my = offY + Math.floor(hPx / 2) - 7;
+      drawText(img, left, offX + 2, my, MARKER_COLOR, 2);
+      drawText(img, right, offX + wPx - textWidth(right, 2) - 2, my, MARKER_COLOR, 2);
     }
   });
   // Legend.
   const lx0 = cols * (panelW + gap) + gap + 8;
   let ly0 = titleH + gap;
-  table.forEach((c) => {
+  presentClasses(labels, table).forEach((c) => {
     if (c.color[3] === 0) return;
     fillRect(img, lx0, ly0, 14, 14, [c.color[0], c.color[1], c.color[2]]);
     drawText(img, `${c.index} ${c.name}`.slice(0, 25), lx0 + 20, ly0, [230, 230, 230], 2);

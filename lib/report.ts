@@ -5,6 +5,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import * as ort from "onnxruntime-node";
+import process from "node:process";
 import type { SegmentResult } from "./segment.ts";
 
 /**
@@ -19,14 +20,29 @@ import type { SegmentResult } from "./segment.ts";
  */
 export const VERSION: string = denoJson.version;
 
-/** Peak resident set size in bytes (Linux VmHWM), else the current RSS. */
-export function peakRss(): number {
+/**
+ * Peak resident set size of this process in bytes, or undefined when it
+ * cannot be known (never the current RSS in its place). Uses getrusage's
+ * `ru_maxrss` (`node:process` `resourceUsage().maxRSS`, in KiB, no
+ * permission needed), else Linux's VmHWM from /proc/self/status (which Deno
+ * opens only with `--allow-all`).
+ */
+export function peakRss(): number | undefined {
+  try {
+    const kib = process.resourceUsage().maxRSS;
+    if (Number.isFinite(kib) && kib > 0) return kib * 1024;
+  } catch { /* not available */ }
   try {
     const status = Deno.readTextFileSync("/proc/self/status");
     const m = status.match(/^VmHWM:\s+(\d+)\s+kB/m);
     if (m) return Number(m[1]) * 1024;
   } catch { /* not Linux, or no permission */ }
-  return Deno.memoryUsage().rss;
+  return undefined;
+}
+
+/** Peak RSS for people: `"1.23 GiB"`, or `"unknown"`. */
+export function formatPeakRss(bytes: number | undefined): string {
+  return bytes === undefined ? "unknown" : `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }
 
 /** The JSON record written by `--report`. */
@@ -44,7 +60,8 @@ export interface RunReport {
   geometry: SegmentResult["geometry"];
   /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), postprocess, write, total. */
   seconds: Record<string, number>;
-  peakRssBytes: number;
+  /** Peak resident set size in bytes; null when it cannot be measured. */
+  peakRssBytes: number | null;
 }
 
 /** Builds the record of one run. */
@@ -81,6 +98,6 @@ export function buildReport(
       write: round(writeSeconds),
       total: round(wallSeconds),
     },
-    peakRssBytes: peakRss(),
+    peakRssBytes: peakRss() ?? null,
   };
 }

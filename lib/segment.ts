@@ -70,11 +70,18 @@ export interface SegmentOptions {
   onDownload?: (p: DownloadProgress) => void;
   /** One-line messages (provider fallback, what happens). */
   log?: (message: string) => void;
+  /** Messages worth showing only on request (`-v`), e.g. `auto` falling back to the CPU where no GPU provider is installed. @default log */
+  detail?: (message: string) => void;
   /** Log which nodes of a GPU warm-up run were not on the GPU (`-v`). @default false */
   checkPlacement?: boolean;
   /** Progress after every tile. */
   onProgress?: (p: Progress) => void;
-  /** Cancels between tiles. */
+  /** Called as each stage starts (`-v` prints them). */
+  onStage?: (stage: Stage) => void;
+  /**
+   * Cancels at the next stage or tile boundary (the pending promise rejects
+   * with the signal's reason; a network call already running finishes first).
+   */
   signal?: AbortSignal;
   /** Backend creating the sessions (tests inject one). @default ONNX Runtime */
   backend?: Backend;
@@ -84,6 +91,9 @@ export interface SegmentOptions {
    */
   availableMemory?: () => number;
 }
+
+/** Stages of a segmentation, in order. */
+export type Stage = "read" | "load" | "preprocess" | "inference" | "postprocess";
 
 /** Progress report. */
 export interface Progress {
@@ -286,6 +296,7 @@ export class Segmenter {
       threads: this.threads,
       noArena: this.options.noArena ?? true,
       log,
+      detail: this.options.detail,
       // The smallest tile of at least 16 voxels per axis the network accepts.
       warmup: this.card.patchMultiple.map((m) => Math.ceil(16 / m) * m) as Shape3,
       placement: this.options.checkPlacement,
@@ -337,9 +348,16 @@ export class Segmenter {
   /** Segments a file path or an in-memory volume. */
   async segment(input: string | Volume): Promise<SegmentResult> {
     const t0 = now();
+    const signal = this.options.signal;
+    const stage = (s: Stage) => {
+      signal?.throwIfAborted();
+      this.options.onStage?.(s);
+    };
+    signal?.throwIfAborted();
     await this.ensureModels();
     const pending = typeof input === "string" ? this.#prefetched.get(input) : undefined;
     if (pending) this.#prefetched.delete(input as string);
+    if (!pending && typeof input === "string") stage("read");
     const ready = pending ? await pending : undefined;
     const generic = !isNnunetCard(this.card);
     const read = (p: string) => generic ? readChannels(p, this.card) : readVolume(p);
@@ -360,6 +378,7 @@ export class Segmenter {
       // The first session decides the provider (and so whether to overlap,
       // and whether host memory bounds the patch).
       const t = now();
+      if (!this.#sessions[0]) stage("load");
       const first = await this.#session(0);
       load += now() - t;
       if (first.provider === "cpu" && this.options.patch === undefined && !this.options.lowmem && !this.#patchChecked) {
@@ -378,11 +397,13 @@ export class Segmenter {
     }
     const tLoad = now();
     const cfg = this.config;
+    if (!ready) stage("preprocess");
     const prep: Prepared = ready ? ready.prep : preprocess(volume, cfg);
     const tPre = now();
     const folds = this.models.length;
     const open = (k: number) => this.#session(k);
     const names = this.models.map((m) => m.name);
+    stage("inference");
     async function* foldIterator(): AsyncGenerator<Fold> {
       for (let k = 0; k < folds; k++) {
         const t = now();
@@ -402,6 +423,7 @@ export class Segmenter {
       onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });
     const tInf = now();
+    stage("postprocess");
     const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads, {
       probabilities: this.options.tpm,
       temperature: this.options.tpmT,

@@ -25,7 +25,14 @@
  * @module
  */
 import { gunzipSync, gzipSync } from "fflate";
-import { fromFileUrl, join, parseArgs } from "../lib/_std.ts";
+import { fromFileUrl, join } from "../lib/_std.ts";
+import { scriptArgs } from "./_cli.ts";
+
+const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
+  --case     gzip, stages, tiny, siam, siam-fp16, siam-128 (default gzip,stages,tiny)
+  --runs     runs per case; the table gives medians (default 3)
+  --input    scan (default /usr/share/mricron/templates/ch2.nii.gz)
+  --threads  CPU threads for the runs`;
 import { compress, decompress } from "../lib/gzip.ts";
 import { logitsToLabelsParallel } from "../lib/postprocess.ts";
 import { preprocess } from "../lib/pipeline.ts";
@@ -181,7 +188,7 @@ async function benchModel(label: string, input: string, model: string, extra: st
     const r = await runCli(input, model, extra);
     console.error(
       `${label} run ${i + 1}/${runs}: ${r.wall.toFixed(1)} s, inference ${r.report.seconds.inference} s, peak ${
-        (r.report.peakRssBytes / 2 ** 30).toFixed(2)
+        ((r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)
       } GiB`,
     );
     rows.push(r);
@@ -197,12 +204,11 @@ async function benchModel(label: string, input: string, model: string, extra: st
     `${s("preprocess").toFixed(2)} | ${s("inference").toFixed(1)} | ${s("postprocess").toFixed(2)} | ${
       s("write").toFixed(2)
     } | ` +
-    `${(nonNet * 100).toFixed(1)}% | ${(m((r) => r.report.peakRssBytes) / 2 ** 30).toFixed(2)} | ${runs} |`;
+    `${(nonNet * 100).toFixed(1)}% | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`;
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { values } = scriptArgs(BENCH_USAGE, {
     options: {
       case: { type: "string", default: "gzip,stages,tiny" },
       runs: { type: "string", default: "3" },

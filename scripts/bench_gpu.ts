@@ -60,7 +60,7 @@ export async function benchGpu(
           (m((r) => r.wall) / folds).toFixed(2)
         } | ${inference.toFixed(2)} | ${(rep.tiles * folds / inference).toFixed(2)} | ${
           m((r) => r.report.seconds.load).toFixed(2)
-        } | ${(m((r) => r.report.peakRssBytes) / 2 ** 30).toFixed(2)} | ${runs} |`,
+        } | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`,
       );
     }
   }

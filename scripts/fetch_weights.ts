@@ -8,6 +8,7 @@
  * @module
  */
 import { progressPrinter } from "../lib/download.ts";
+import { scriptArgs } from "./_cli.ts";
 import { SiamizeError } from "../lib/errors.ts";
 import { SIAM_V03 } from "../lib/model_card.ts";
 import { cacheDir, fetchModel, resolveModels, validateOnnx } from "../lib/weights.ts";
@@ -54,8 +55,14 @@ export async function fetchWeights(specs: string[], log: (s: string) => void, qu
 }
 
 if (import.meta.main) {
-  const quiet = Deno.args.includes("-q");
-  const specs = Deno.args.filter((a) => a !== "-q");
+  const { values, positionals: specs } = scriptArgs(
+    `fetch-weights [-q] [FOLDS…]
+  Pre-stages SIAM fold weights in the cache for offline use (default: all five).
+  FOLDS: digits 0-4, "all", or file names. -q: no progress.
+  Environment: SIAMIZE_CACHE_DIR, SIAMIZE_WEIGHTS_BASE_URL (see README).`,
+    { options: { quiet: { type: "boolean", short: "q" } }, allowPositionals: true },
+  );
+  const quiet = values.quiet === true;
   try {
     const s = await fetchWeights(specs, (l) => console.error(l), quiet);
     console.log(`cache ${cacheDir()}`);

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseArgs } from "../lib/_std.ts";
+import { scriptArgs } from "./_cli.ts";
 import { writeFileAtomic } from "../lib/fsutil.ts";
 import { buildResEncUNet, PRESETS } from "./model_builder.ts";
 import { NETWORK_PRESETS, weightsFromOnnx } from "./network_presets.ts";
@@ -48,8 +48,9 @@ export async function makeModel(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const usage =
+    "make-model --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] [--weights W.onnx] -o model.onnx";
+  const { values } = scriptArgs(usage, {
     options: {
       preset: { type: "string", default: "tiny" },
       fp16: { type: "boolean", default: false },
@@ -59,9 +60,7 @@ if (import.meta.main) {
     },
   });
   if (!values.output) {
-    console.error(
-      "usage: make_model.ts --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] [--weights W.onnx] -o model.onnx",
-    );
+    console.error(`make-model: missing -o model.onnx (usage: ${usage})`);
     Deno.exit(64);
   }
   try {

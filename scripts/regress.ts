@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { fromFileUrl, join, parseArgs } from "../lib/_std.ts";
+import { fromFileUrl, join } from "../lib/_std.ts";
+import { scriptArgs } from "./_cli.ts";
+
+const REGRESS_USAGE =
+  `regress [--input SCAN --reference LABELS] [-M models] [--card CARD] [-P ZxYxX] [-c cpu] [--threshold 0.999]
+  Without arguments: the golden phantom with tests/golden/analytic.onnx.
+  Exits 1 when voxel agreement is below the threshold.`;
 import { loadCard } from "../lib/model_card.ts";
 import { readNifti } from "../lib/nifti.ts";
 import { segment } from "../lib/segment.ts";
@@ -38,8 +44,7 @@ export function compareLabels(
 if (import.meta.main) {
   const root = fromFileUrl(new URL("..", import.meta.url));
   const golden = join(root, "tests", "golden");
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { values } = scriptArgs(REGRESS_USAGE, {
     options: {
       input: { type: "string" },
       reference: { type: "string" },

@@ -1,5 +1,6 @@
 /**
- * Tiny generated models for tests (written once per process into a temp folder).
+ * Tiny generated models for tests (written once per process into a temp
+ * folder, removed when the process ends).
  *
  * @module
  */
@@ -10,7 +11,16 @@ let dir: string | undefined;
 
 /** Path of a tiny ResEnc-UNet (fp32 or fp16, given seed), generated on first use. */
 export async function tinyModel(fp16 = false, seed = 7): Promise<string> {
-  dir ??= await Deno.makeTempDir({ prefix: "siamize-models-" });
+  if (!dir) {
+    const made = await Deno.makeTempDir({ prefix: "siamize-models-" });
+    dir = made;
+    // One folder per test process, removed when the process ends.
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(made, { recursive: true });
+      } catch { /* gone */ }
+    });
+  }
   const path = join(dir, `tiny_${fp16 ? "fp16" : "fp32"}_${seed}.onnx`);
   try {
     await Deno.stat(path);

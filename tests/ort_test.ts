@@ -38,6 +38,25 @@ Deno.test("auto falls back to CPU with one line naming what was missing", async 
   }
 });
 
+Deno.test("auto's fallback goes to detail (-v) when no GPU provider is installed, to log when one was passed over", async () => {
+  const log: string[] = [], detail: string[] = [];
+  const s = await ortBackend.create({ model: ANALYTIC, label: "analytic" }, {
+    compute: "auto",
+    log: (l) => log.push(l),
+    detail: (l) => detail.push(l),
+  });
+  await s.release();
+  if (s.provider !== "cpu") return; // this machine has a usable GPU provider
+  const all = [...log, ...detail];
+  assertEquals(all.length, 1, all.join("\n"));
+  if (autoOrder().every((p) => providerObstacle(p))) {
+    assertEquals(log, [], "nothing installed: the fallback is a detail");
+  } else {
+    // A provider was there (e.g. WebGPU on a software adapter) and was not used: said without -v.
+    assertEquals(detail, [], log.join("\n"));
+  }
+});
+
 Deno.test("an explicit provider that cannot start is an error", async () => {
   for (const p of ["cuda", "tensorrt", "coreml", "webgpu"] as const) {
     const obstacle = providerObstacle(p);

@@ -51,6 +51,13 @@ Deno.test("`deno task compile` embeds the cards and the worker with the same per
   assert(c.endsWith("--output dist/siamize cli.ts"));
 });
 
+Deno.test("`deno task install` installs `siamize` with the task's permissions and this checkout's config", () => {
+  const c = tasks.install;
+  assert(c.startsWith("deno install -g -f -n siamize --config deno.json "));
+  assertEquals(flags(c), flags(tasks.siamize));
+  assert(c.endsWith(" cli.ts"));
+});
+
 Deno.test("resources are found relative to the modules, never the working folder", async () => {
   // Every file the program reads at run time comes from an import (JSON
   // modules) or an import.meta.url-relative URL; no code opens "models/…" by

@@ -5,7 +5,7 @@ import { makeVolume, readNifti } from "../lib/nifti.ts";
 import { type PipelineConfig, postprocess, predictLogits, preprocess, resampledAffine } from "../lib/pipeline.ts";
 import { segment } from "../lib/segment.ts";
 import { assert, assertClose, assertEquals } from "./_assert.ts";
-import { GOLDEN, ROOT } from "./_fixtures.ts";
+import { GOLDEN, ROOT, tempDir } from "./_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const card = await loadCard(join(ROOT, "models", "testing", "analytic.json"));
@@ -160,8 +160,9 @@ Deno.test("folds run one after another into one accumulator: N folds = N session
       });
     },
   };
+  await using dir = await tempDir();
   const copies = await Promise.all([0, 1, 2].map(async (k) => {
-    const p = join(await Deno.makeTempDir(), `f${k}.onnx`);
+    const p = join(dir.path, `f${k}.onnx`);
     await Deno.copyFile(model, p);
     return p;
   }));

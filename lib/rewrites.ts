@@ -9,6 +9,7 @@
  */
 import { rewriteGraphToFloat32 } from "./fp16.ts";
 import { hasFloat16Initializers } from "./fp16.ts";
+import { INSTANCE_NORM } from "./instance_norm.ts";
 import { decodeModel, encodeModel, type ModelProto } from "./onnx_proto.ts";
 
 /** One graph rewrite. */
@@ -35,7 +36,7 @@ export const FP16_TO_FP32: GraphPass = {
 };
 
 /** The passes, in the order they run. */
-export const PASSES: readonly GraphPass[] = [FP16_TO_FP32];
+export const PASSES: readonly GraphPass[] = [FP16_TO_FP32, INSTANCE_NORM];
 
 /** What {@linkcode rewriteForProvider} did. */
 export interface Rewritten {

@@ -132,12 +132,8 @@ export function decomposeInstanceNorms(model: ModelProto): InstanceNormRewrite {
     const cast = (s: string, to: number) => node("Cast", [s], [{ name: "to", type: AttrType.INT, i: to }]);
     const flat = constant("shape_nc_1", (name) => i64(name, [0, 0, -1]));
     const col = constant("shape_c_1", (name) => i64(name, [-1, 1]));
-    const epsName = constant(`eps_${eps}`, (name) => ({
-      name,
-      dims: [],
-      data_type: DataType.FLOAT,
-      raw_data: new Uint8Array(new Float32Array([eps]).buffer),
-    }));
+    const rows = constant("shape_1_nc_l", (name) => i64(name, [1, -1, 0]));
+    const vec = constant("shape_flat", (name) => i64(name, [-1]));
     const reduceMean = (s: string, axis: number) =>
       opset >= 18
         ? node("ReduceMean", [s, constant(`axes_${axis}`, (name) => i64(name, [axis]))])
@@ -147,13 +143,23 @@ export function decomposeInstanceNorms(model: ModelProto): InstanceNormRewrite {
     const half = type === DataType.FLOAT16;
     const xf = half ? cast(x, DataType.FLOAT) : x;
     const shape = node("Shape", [x]);
+    const xr = node("Reshape", [xf, flat]);
     const mu = mean(xf);
-    const xc = node("Sub", [node("Reshape", [xf, flat]), mu]);
+    const xc = node("Sub", [xr, mu]);
     const sq = node("Mul", [xc, xc]);
-    const sd = node("Sqrt", [node("Add", [mean(node("Reshape", [sq, shape])), epsName])]);
-    const s1 = node("Reshape", [half ? cast(scale, DataType.FLOAT) : scale, col]);
-    const b1 = node("Reshape", [half ? cast(bias, DataType.FLOAT) : bias, col]);
-    const y3 = node("Add", [node("Mul", [xc, node("Div", [s1, sd])]), b1]);
+    const variance = mean(node("Reshape", [sq, shape]));
+    // One pass for the output: BatchNormalization over [1, N·C, L] with the
+    // per-(n, c) statistics and the per-c scale and bias expanded to N·C.
+    const stats = node("Shape", [mu]);
+    const perInstance = (v: string) =>
+      node("Reshape", [node("Expand", [node("Reshape", [half ? cast(v, DataType.FLOAT) : v, col]), stats]), vec]);
+    const y3 = node("BatchNormalization", [
+      node("Reshape", [xr, rows]),
+      perInstance(scale),
+      perInstance(bias),
+      node("Reshape", [mu, vec]),
+      node("Reshape", [variance, vec]),
+    ], [{ name: "epsilon", type: AttrType.FLOAT, f: eps }]);
     if (half) cast(node("Reshape", [y3, shape]), DataType.FLOAT16);
     else node("Reshape", [y3, shape]);
     out[out.length - 1].output = [y];

@@ -36,7 +36,7 @@ export function instanceNormParams(c: number): { scale: number; bias: number } {
   return { scale: 1 + 0.25 * c, bias: 0.1 * c - 0.05 };
 }
 
-/** ONNX bytes of one InstanceNormalization (epsilon 1e-5): input `x` [1, C, D, H, W] float32, output `y`. */
+/** ONNX bytes of one InstanceNormalization (epsilon 1e-5): input `x` [N, C, D, H, W] float32, output `y`. */
 export function instanceNormModel(opts: InstanceNormModelOptions = {}): Uint8Array {
   const c = opts.channels ?? 1;
   const dt = opts.fp16 ? DataType.FLOAT16 : DataType.FLOAT;
@@ -66,7 +66,7 @@ export function instanceNormModel(opts: InstanceNormModelOptions = {}): Uint8Arr
       tensor_type: {
         elem_type: DataType.FLOAT,
         shape: {
-          dim: [{ dim_value: 1 }, { dim_value: c }, { dim_param: "D" }, { dim_param: "H" }, { dim_param: "W" }],
+          dim: [{ dim_param: "N" }, { dim_value: c }, { dim_param: "D" }, { dim_param: "H" }, { dim_param: "W" }],
         },
       },
     },

@@ -25,17 +25,20 @@ function tile(shape: [number, number, number], channels: number): Float32Array {
   return x;
 }
 
-/** The float64 reference: y = scale * (x - mean) / sqrt(var + eps) + bias per channel (population variance). */
-function instanceNorm64(x: ArrayLike<number>, channels: number, eps = 1e-5): Float64Array {
-  const n = x.length / channels;
+/**
+ * The float64 reference: y = scale * (x - mean) / sqrt(var + eps) + bias per instance (n, c), population
+ * variance; `channels` instances per batch item.
+ */
+function instanceNorm64(x: ArrayLike<number>, channels: number, batch = 1, eps = 1e-5): Float64Array {
+  const n = x.length / channels / batch;
   const y = new Float64Array(x.length);
-  for (let c = 0; c < channels; c++) {
+  for (let c = 0; c < channels * batch; c++) {
     let sum = 0;
     for (let i = c * n; i < (c + 1) * n; i++) sum += x[i];
     const mean = sum / n;
     let ss = 0;
     for (let i = c * n; i < (c + 1) * n; i++) ss += (x[i] - mean) ** 2;
-    const { scale, bias } = instanceNormParams(c);
+    const { scale, bias } = instanceNormParams(c % channels);
     const k = scale / Math.sqrt(ss / n + eps);
     for (let i = c * n; i < (c + 1) * n; i++) y[i] = (x[i] - mean) * k + bias;
   }
@@ -73,7 +76,7 @@ Deno.test("instance norm: an 8.4 M-voxel channel with non-zero mean matches floa
   assert(before > 1e-4, `ORT's InstanceNormalization is now accurate (${before}): revisit lib/instance_norm.ts`);
 });
 
-Deno.test("instance norm: fp16 graphs keep float16 between Casts and compute the statistics in float32; opset 18 axes as inputs", async () => {
+Deno.test("instance norm: fp16 graphs keep float16 between Casts and compute the statistics in float32; opset 18; batches", async () => {
   const shape: [number, number, number] = [64, 64, 48];
   const x = tile(shape, 3);
   const fp16 = instanceNormModel({ channels: 3, fp16: true });
@@ -102,6 +105,10 @@ Deno.test("instance norm: fp16 graphs keep float16 between Casts and compute the
     ...shape,
   ]);
   assert(maxError(y18, instanceNorm64(x, 3)) <= 1e-5);
+  // Batch of 2: statistics per (n, c), scale and bias per c.
+  const x2 = tile([16, 16, 12], 6);
+  const y2 = await run(rewriteForProvider(instanceNormModel({ channels: 3 }), "cpu").bytes, x2, [2, 3, 16, 16, 12]);
+  assert(maxError(y2, instanceNorm64(x2, 3, 2)) <= 1e-5);
 });
 
 Deno.test("instance norm: the pass is in PASSES; models without InstanceNormalization are not decoded", async () => {

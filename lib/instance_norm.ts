@@ -9,17 +9,19 @@
  * written as a graph:
  *
  * ```
- * x3 = Reshape(x, [0, 0, -1])                                   [N, C, L]
- * mu = ReduceMean(Reshape(ReduceMean(x, axes=-1), [0, 0, -1]), axes=2)
- * xc = x3 - mu;  var = the same two-level mean of xc * xc
- * y  = Reshape(xc * (scale / sqrt(var + eps)) + bias, Shape(x))
+ * x3  = Reshape(x, [0, 0, -1])                                  [N, C, L]
+ * mu  = ReduceMean(Reshape(ReduceMean(x, axes=-1), [0, 0, -1]), axes=2)
+ * var = the same two-level mean of (x3 - mu)²
+ * y   = Reshape(BatchNormalization(Reshape(x3, [1, N·C, L]),
+ *               scale, bias (expanded to N·C), mu, var, eps), Shape(x))
  * ```
  *
  * The two-level mean (first along the last axis, then over the row means)
  * keeps every float sum short; it needs no knowledge of the input's rank.
- * On float16 graphs the statistics and the normalisation are computed in
- * float32 between two Casts, so the result is float16 rounding of an
- * accurate value on every provider.
+ * BatchNormalization with per-(n, c) statistics given as inputs applies
+ * the result in one pass over the data. On float16 graphs the statistics
+ * and the normalisation are computed in float32 between two Casts, so the
+ * result is the float16 rounding of an accurate value on every provider.
  *
  * @module
  */

@@ -11,13 +11,15 @@
  * ```
  * x3  = Reshape(x, [0, 0, -1])                                  [N, C, L]
  * mu  = ReduceMean(Reshape(ReduceMean(x, axes=-1), [0, 0, -1]), axes=2)
- * var = the same two-level mean of (x3 - mu)²
+ * var = ReduceMean(Reshape(ReduceSumSquare(x - mu, axes=-1), [0, 0, -1]), axes=2)
+ *       / (last axis length)
  * y   = Reshape(BatchNormalization(Reshape(x3, [1, N·C, L]),
  *               scale, bias (expanded to N·C), mu, var, eps), Shape(x))
  * ```
  *
  * The two-level mean (first along the last axis, then over the row means)
  * keeps every float sum short; it needs no knowledge of the input's rank.
+ * The squares are summed without being written out (ReduceSumSquare).
  * BatchNormalization with per-(n, c) statistics given as inputs applies
  * the result in one pass over the data. On float16 graphs the statistics
  * and the normalisation are computed in float32 between two Casts, so the
@@ -136,10 +138,12 @@ export function decomposeInstanceNorms(model: ModelProto): InstanceNormRewrite {
     const col = constant("shape_c_1", (name) => i64(name, [-1, 1]));
     const rows = constant("shape_1_nc_l", (name) => i64(name, [1, -1, 0]));
     const vec = constant("shape_flat", (name) => i64(name, [-1]));
-    const reduceMean = (s: string, axis: number) =>
+    const lastIndex = constant("index_last", (name) => i64(name, [-1]));
+    const reduce = (op: string, s: string, axis: number) =>
       opset >= 18
-        ? node("ReduceMean", [s, constant(`axes_${axis}`, (name) => i64(name, [axis]))])
-        : node("ReduceMean", [s], [{ name: "axes", type: AttrType.INTS, ints: [axis] }]);
+        ? node(op, [s, constant(`axes_${axis}`, (name) => i64(name, [axis]))])
+        : node(op, [s], [{ name: "axes", type: AttrType.INTS, ints: [axis] }]);
+    const reduceMean = (s: string, axis: number) => reduce("ReduceMean", s, axis);
     /** Mean over everything but N and C of an [N, C, ...] tensor, as [N, C, 1]: row means, then their mean. */
     const mean = (s: string) => reduceMean(node("Reshape", [reduceMean(s, -1), flat]), 2);
     const half = type === DataType.FLOAT16;
@@ -148,8 +152,14 @@ export function decomposeInstanceNorms(model: ModelProto): InstanceNormRewrite {
     const xr = node("Reshape", [xf, flat]);
     const mu = mean(xf);
     const xc = node("Sub", [xr, mu]);
-    const sq = node("Mul", [xc, xc]);
-    const variance = mean(node("Reshape", [sq, shape]));
+    // Mean of squares without writing them: sums of squares along the last axis, their mean, / its length.
+    const rowSums = node("Reshape", [reduce("ReduceSumSquare", node("Reshape", [xc, shape]), -1), flat]);
+    const last = node("Cast", [node("Gather", [shape, lastIndex])], [{
+      name: "to",
+      type: AttrType.INT,
+      i: DataType.FLOAT,
+    }]);
+    const variance = node("Div", [reduce("ReduceMean", rowSums, 2), last]);
     // One pass for the output: BatchNormalization over [1, N·C, L] with the
     // per-(n, c) statistics and the per-c scale and bias expanded to N·C.
     const stats = node("Shape", [mu]);

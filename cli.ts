@@ -213,9 +213,9 @@ async function segmentOne(
   const t = r.timings;
   verbose(
     `times: read ${fmtSeconds(t.read)}, load ${fmtSeconds(t.load)}, preprocess ${fmtSeconds(t.preprocess)}, ` +
-      `inference ${fmtSeconds(t.inference)}, postprocess ${fmtSeconds(t.postprocess)}, write ${
-        fmtSeconds(writeSeconds)
-      }, ` +
+      `inference ${fmtSeconds(t.inference)}, accumulate ${fmtSeconds(t.accumulate)}, postprocess ${
+        fmtSeconds(t.postprocess)
+      }, write ${fmtSeconds(writeSeconds)}, ` +
       `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
   );
   if (opts.report) {

@@ -39,6 +39,7 @@ export async function segmentWithCard(
   const tPre0 = now();
   const prep = prepareCard(volume, card, cfg.spacing, label || "input");
   const tPre = now();
+  const loadBefore = load;
   const folds = seg.models.length;
   const names = seg.models.map((m) => m.name);
   async function* foldIterator(): AsyncGenerator<Fold> {
@@ -82,6 +83,8 @@ export async function segmentWithCard(
       load,
       preprocess: tPre - tPre0,
       inference: out.inferenceSeconds,
+      // The tile loop outside the network (padding, tiles, blending), so the stages add up to the total.
+      accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - (load - loadBefore)),
       postprocess: tPost - tInf,
       total: tPost - times.start,
     },

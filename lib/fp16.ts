@@ -15,6 +15,7 @@ import {
   type GraphProto,
   type ModelProto,
   num,
+  someGraphEntry,
   type TensorProto,
 } from "./onnx_proto.ts";
 
@@ -117,53 +118,8 @@ export interface Float32Rewrite {
  * without decoding the weights: milliseconds for a 500 MB model.
  */
 export function hasFloat16Initializers(bytes: Uint8Array): boolean {
-  let p = 0;
-  const varint = (end: number): number => {
-    let v = 0, mul = 1;
-    while (p < end) {
-      const b = bytes[p++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 128;
-    }
-    throw new RangeError("truncated varint");
-  };
-  const skip = (wire: number, end: number) => {
-    if (wire === 0) varint(end);
-    else if (wire === 1) p += 8;
-    else if (wire === 2) {
-      const n = varint(end); // read before adding: `p += varint()` would use the old p
-      p += n;
-    } else if (wire === 5) p += 4;
-    else throw new RangeError(`bad wire type ${wire}`);
-  };
-  /** Visits length-delimited field `want` of the message in [p, end). */
-  const each = (end: number, want: number, visit: (end: number) => boolean | void): boolean => {
-    while (p < end) {
-      const key = varint(end);
-      const field = Math.floor(key / 8), wire = key & 7;
-      if (field === want && wire === 2) {
-        const len = varint(end);
-        const stop = p + len;
-        if (visit(stop)) return true;
-        p = stop;
-      } else skip(wire, end);
-    }
-    return false;
-  };
-  try {
-    return each(bytes.length, 7, (graphEnd) =>
-      each(graphEnd, 5, (tensorEnd) => {
-        while (p < tensorEnd) {
-          const key = varint(tensorEnd);
-          if (key === (2 << 3)) return varint(tensorEnd) === DataType.FLOAT16;
-          skip(key & 7, tensorEnd);
-        }
-        return false;
-      }));
-  } catch {
-    return false;
-  }
+  // GraphProto.initializer = 5; TensorProto.data_type = 2 (varint).
+  return someGraphEntry(bytes, 5, (w) => w.varintField(2) === DataType.FLOAT16);
 }
 
 /**

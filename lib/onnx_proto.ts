@@ -206,3 +206,79 @@ export function encodeModel(model: ModelProto): Uint8Array {
   if (err) throw new Error(`invalid ONNX model: ${err}`);
   return ModelType.encode(model as unknown as protobuf.Message).finish();
 }
+
+/** A cursor over one protobuf message's wire bytes (see {@linkcode someGraphEntry}). */
+export interface WireMessage {
+  /** The first varint value of field `field`, or undefined when absent. */
+  varintField(field: number): number | undefined;
+  /** The first length-delimited field `field` as bytes (a view), or undefined when absent. */
+  bytesField(field: number): Uint8Array | undefined;
+}
+
+/**
+ * Whether `test` holds for any entry of the repeated message field `field`
+ * of a model's graph (ModelProto.graph = 7 → GraphProto.`field`), found by
+ * walking the protobuf wire format without decoding anything else:
+ * milliseconds for a 500 MB model. False on bytes that are not a model.
+ */
+export function someGraphEntry(bytes: Uint8Array, field: number, test: (m: WireMessage) => boolean): boolean {
+  let p = 0;
+  const varint = (end: number): number => {
+    let v = 0, mul = 1;
+    while (p < end) {
+      const b = bytes[p++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    throw new RangeError("truncated varint");
+  };
+  const skip = (wire: number, end: number) => {
+    if (wire === 0) varint(end);
+    else if (wire === 1) p += 8;
+    else if (wire === 2) {
+      const n = varint(end); // read before adding: `p += varint()` would use the old p
+      p += n;
+    } else if (wire === 5) p += 4;
+    else throw new RangeError(`bad wire type ${wire}`);
+  };
+  /** Visits length-delimited field `want` of the message in [p, end). */
+  const each = (end: number, want: number, visit: (end: number) => boolean | void): boolean => {
+    while (p < end) {
+      const key = varint(end);
+      const f = Math.floor(key / 8), wire = key & 7;
+      if (f === want && wire === 2) {
+        const len = varint(end);
+        const stop = p + len;
+        if (visit(stop)) return true;
+        p = stop;
+      } else skip(wire, end);
+    }
+    return false;
+  };
+  try {
+    return each(bytes.length, 7, (graphEnd) =>
+      each(graphEnd, field, (entryEnd) => {
+        const start = p;
+        const find = (want: number, wire: number): boolean => {
+          p = start;
+          while (p < entryEnd) {
+            const key = varint(entryEnd);
+            if (key === want * 8 + wire) return true;
+            skip(key & 7, entryEnd);
+          }
+          return false;
+        };
+        return test({
+          varintField: (f) => (find(f, 0) ? varint(entryEnd) : undefined),
+          bytesField: (f) => {
+            if (!find(f, 2)) return undefined;
+            const n = varint(entryEnd);
+            return bytes.subarray(p, p + n);
+          },
+        });
+      }));
+  } catch {
+    return false;
+  }
+}

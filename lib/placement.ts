@@ -20,7 +20,10 @@ export interface Placement {
   byProvider: Record<string, number>;
   /** Nodes on the CPU provider computing tensors (not shapes): `name (op)`. */
   offloaded: string[];
-  /** Nodes on the CPU provider whose outputs are all int64 (shape arithmetic, kept there by ORT's design). */
+  /**
+   * Nodes on the CPU provider whose outputs are all int64 or single values
+   * (shape arithmetic and scalars derived from shapes, kept there by ORT's design).
+   */
   shapeNodes: number;
 }
 
@@ -31,7 +34,9 @@ export function parsePlacement(events: ProfileEvent[], gpuProvider: string): Pla
     if (e.cat !== "Node" || !e.name?.endsWith("_kernel_time") || !e.args?.provider) continue;
     const name = e.name.slice(0, -"_kernel_time".length);
     const outs = e.args.output_type_shape ?? [];
-    const int64 = outs.length > 0 && outs.every((o) => Object.keys(o).every((k) => k === "int64"));
+    const scalar = (dims: unknown) => Array.isArray(dims) && dims.reduce((a: number, d: number) => a * d, 1) <= 1;
+    const int64 = outs.length > 0 &&
+      outs.every((o) => Object.entries(o).every(([k, dims]) => k === "int64" || scalar(dims)));
     seen.set(name, { op: e.args.op_name ?? "?", provider: e.args.provider, int64 });
   }
   const byProvider: Record<string, number> = {};
@@ -67,7 +72,7 @@ export async function placementReport(dir: string, p: string): Promise<string> {
   const events = JSON.parse(await Deno.readTextFile(join(dir, files[0]))) as ProfileEvent[];
   const r = parsePlacement(events, ortProviderName(p));
   const on = r.byProvider[ortProviderName(p)] ?? 0;
-  const shapes = r.shapeNodes ? `, ${r.shapeNodes} shape-arithmetic nodes on the CPU` : "";
+  const shapes = r.shapeNodes ? `, ${r.shapeNodes} shape-arithmetic (int64 or scalar) nodes on the CPU` : "";
   if (!r.offloaded.length) return `placement: all ${on} compute nodes on ${p}${shapes}`;
   return `placement: ${on} nodes on ${p}, ${r.offloaded.length} NOT on ${p}: ${r.offloaded.join(", ")}${shapes}`;
 }

@@ -58,7 +58,7 @@ export interface RunReport {
   patch: number[];
   tiles: number;
   geometry: SegmentResult["geometry"];
-  /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), postprocess, write, total. */
+  /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), accumulate, postprocess, write, total. */
   seconds: Record<string, number>;
   /** Peak resident set size in bytes; null when it cannot be measured. */
   peakRssBytes: number | null;
@@ -94,6 +94,7 @@ export function buildReport(
       load: round(r.timings.load),
       preprocess: round(r.timings.preprocess),
       inference: round(r.timings.inference),
+      accumulate: round(r.timings.accumulate),
       postprocess: round(r.timings.postprocess),
       write: round(writeSeconds),
       total: round(wallSeconds),

@@ -10,6 +10,7 @@
 import { rewriteGraphToFloat32 } from "./fp16.ts";
 import { hasFloat16Initializers } from "./fp16.ts";
 import { CONV_TRANSPOSE_3D } from "./conv_transpose.ts";
+import { INSTANCE_NORM } from "./instance_norm.ts";
 import { decodeModel, encodeModel, type ModelProto } from "./onnx_proto.ts";
 
 /** One graph rewrite. */
@@ -38,6 +39,7 @@ export const FP16_TO_FP32: GraphPass = {
 /** The passes, in the order they run. */
 export const PASSES: readonly GraphPass[] = [
   FP16_TO_FP32,
+  INSTANCE_NORM,
   CONV_TRANSPOSE_3D,
 ];
 

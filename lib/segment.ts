@@ -117,6 +117,8 @@ export interface Timings {
   preprocess: number;
   /** Sum of network runs. */
   inference: number;
+  /** The tile loop outside the networks: tile extraction, adding weighted logits, the final division (stages 5-6). */
+  accumulate: number;
   /** Stage 7 (resample back, argmax, probabilities). */
   postprocess: number;
   /** The whole call. */
@@ -414,6 +416,7 @@ export class Segmenter {
         yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
       }
     }
+    const loadBefore = load;
     const out = await predictLogits(prep, foldIterator(), cfg, {
       signal: this.options.signal,
       // On a GPU, hide accumulation behind the next tile; on the CPU the
@@ -460,6 +463,7 @@ export class Segmenter {
         load,
         preprocess: ready ? ready.preprocess : tPre - tLoad,
         inference: out.inferenceSeconds,
+        accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - (load - loadBefore)),
         postprocess: tPost - tInf,
         total: tPost - t0,
       },

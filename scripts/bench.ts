@@ -19,6 +19,8 @@
  *   CPU (quick even on a software Vulkan); `siam-webgpu`, `siam-fp16-webgpu`: the siam-v0.3 preset,
  *   default patch (for real GPUs). Per-fold wall time, tiles/s, the adapter (see `bench_gpu.ts`).
  * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
+ * - `instance-norm`: one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the
+ *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -207,6 +209,37 @@ async function benchModel(label: string, input: string, model: string, extra: st
     `${(nonNet * 100).toFixed(1)}% | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`;
 }
 
+async function benchInstanceNorm(runs: number, threads: string | undefined): Promise<string[]> {
+  const model = await ensureModel("siam-v0.3_fp16.onnx", "siam-v0.3", true);
+  const rows: Record<string, { seconds: number; cpuSeconds: number; peakRssBytes: number; rewriteSeconds: number }[]> =
+    { with: [], without: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const variant of ["without", "with"]) {
+      const args = ["run", "-A", join(ROOT, "scripts", "tile_bench.ts"), model, "--threads", threads ?? "2"];
+      if (variant === "without") args.push("--skip", "instance-norm");
+      const r = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).output();
+      if (!r.success) throw new Error(`tile_bench.ts failed with exit code ${r.code}`);
+      const row = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+      console.error(`instance-norm ${variant} run ${i + 1}/${runs}: ${row.seconds.toFixed(1)} s`);
+      rows[variant].push(row);
+    }
+  }
+  const m = (v: string, k: "seconds" | "cpuSeconds" | "peakRssBytes" | "rewriteSeconds") =>
+    median(rows[v].map((r) => r[k]));
+  const line = (v: string) =>
+    `| ${v} | ${m(v, "rewriteSeconds").toFixed(2)} | ${m(v, "seconds").toFixed(1)} | ${
+      m(v, "cpuSeconds").toFixed(1)
+    } | ${(m(v, "peakRssBytes") / 2 ** 30).toFixed(2)} |`;
+  return [
+    `one 256x256x192 tile, siam-v0.3 fp16 preset (rewritten to fp32), ${runs} runs each, median`,
+    "| InstanceNormalization rewrite | rewrite s | run s | CPU s | peak RSS GiB |",
+    "|---|---|---|---|---|",
+    line("without"),
+    line("with"),
+    `cost of the rewrite: ${((m("with", "seconds") / m("without", "seconds") - 1) * 100).toFixed(1)}% time`,
+  ];
+}
+
 if (import.meta.main) {
   const { values } = scriptArgs(BENCH_USAGE, {
     options: {
@@ -225,6 +258,7 @@ if (import.meta.main) {
     `siamize bench on ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
   ];
   if (cases.includes("gzip")) lines.push(...await benchGzip(input, runs));
+  if (cases.includes("instance-norm")) lines.push(...await benchInstanceNorm(runs, values.threads));
   if (cases.includes("stages")) {
     lines.push(...await benchStages(input, runs, Number(values.threads ?? navigator.hardwareConcurrency)));
   }

@@ -139,9 +139,11 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   assertEquals(rep.provider, "cpu");
   assertEquals(rep.tiles, 60);
   assertEquals(rep.patch, [64, 64, 48]);
-  for (const k of ["read", "load", "preprocess", "inference", "postprocess", "write", "total"]) {
-    assert(rep.seconds[k] >= 0, k);
-  }
+  const stages = ["read", "load", "preprocess", "inference", "accumulate", "postprocess", "write"];
+  for (const k of [...stages, "total"]) assert(rep.seconds[k] >= 0, k);
+  // Every second inside the run is in one stage: the stages never add up to more than the total.
+  const staged = stages.reduce((a, k) => a + rep.seconds[k], 0);
+  assert(staged <= rep.seconds.total + 0.01, `stages ${staged} s > total ${rep.seconds.total} s`);
   assert(rep.peakRssBytes > 0);
   // A second run refuses to overwrite; --overwrite replaces.
   const before = (await Deno.stat(out)).mtime;

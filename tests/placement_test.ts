@@ -1,10 +1,10 @@
 import { parsePlacement } from "../lib/placement.ts";
 import { assertEquals } from "./_assert.ts";
 
-const ev = (name: string, op: string, provider: string, type = "float") => ({
+const ev = (name: string, op: string, provider: string, type = "float", dims = [1, 2]) => ({
   cat: "Node",
   name: `${name}_kernel_time`,
-  args: { op_name: op, provider, output_type_shape: [{ [type]: [1, 2] }] },
+  args: { op_name: op, provider, output_type_shape: [{ [type]: dims }] },
 });
 
 Deno.test("placement: nodes off the GPU are named; shape arithmetic on the CPU is counted apart", () => {
@@ -15,9 +15,11 @@ Deno.test("placement: nodes off the GPU are named; shape arithmetic on the CPU i
     { cat: "Node", name: "conv1_fence_before", args: {} },
     ev("up", "ConvTranspose", "CPUExecutionProvider"),
     ev("shape_mul", "Mul", "CPUExecutionProvider", "int64"),
+    ev("length", "Cast", "CPUExecutionProvider", "float", []), // a scalar from a shape
+    ev("tiny", "Add", "CPUExecutionProvider", "float", [2]),
     { cat: "Session", name: "model_run" },
   ], gpu);
-  assertEquals(r.byProvider, { [gpu]: 1, CPUExecutionProvider: 2 });
-  assertEquals(r.offloaded, ["up (ConvTranspose)"]);
-  assertEquals(r.shapeNodes, 1);
+  assertEquals(r.byProvider, { [gpu]: 1, CPUExecutionProvider: 4 });
+  assertEquals(r.offloaded, ["up (ConvTranspose)", "tiny (Add)"]);
+  assertEquals(r.shapeNodes, 2);
 });

@@ -70,7 +70,10 @@ export interface SegmentOptions {
   onDownload?: (p: DownloadProgress) => void;
   /** One-line messages (provider fallback, what happens). */
   log?: (message: string) => void;
-  /** Messages worth showing only on request (`-v`), e.g. `auto` falling back to the CPU where no GPU provider is installed. @default log */
+  /**
+   * Messages worth showing only on request (`-v`): `auto` falling back to the
+   * CPU where no GPU provider is installed, the load-time graph rewrites. @default log
+   */
   detail?: (message: string) => void;
   /** Log which nodes of a GPU warm-up run were not on the GPU (`-v`). @default false */
   checkPlacement?: boolean;
@@ -288,7 +291,9 @@ export class Segmenter {
           throw new SiamizeError(`${m.path}: not a valid ONNX model (${(e as Error).message.split("\n")[0]})`, 65);
         }
         if (r.steps.length) {
-          log(`${m.name}: graph rewritten for ${provider} (${r.steps.join("; ")}; ${r.seconds.toFixed(1)} s)`);
+          (this.options.detail ?? log)(
+            `${m.name}: graph rewritten for ${provider} (${r.steps.join("; ")}; ${r.seconds.toFixed(1)} s)`,
+          );
         }
         return r.bytes;
       },

@@ -31,6 +31,7 @@ export async function segmentWithCard(
   if (o.classes === "spm") throw new UsageError(`-C spm: the ${card.name} card has no SPM merge`);
   let load = 0;
   let provider = "";
+  let adapter: string | undefined;
   const t0 = now();
   const first = await seg.session(0);
   provider = first.provider;
@@ -48,6 +49,7 @@ export async function segmentWithCard(
       const s = await seg.session(k);
       load += now() - t;
       provider = s.provider;
+      adapter = s.adapter;
       yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
     }
   }
@@ -67,6 +69,7 @@ export async function segmentWithCard(
     volumes: tissueVolumes(labels, card.classes, card.intracranial, label),
     labelTable: card.classes,
     provider,
+    adapter,
     threads: seg.threads,
     patch: card.inference?.mode === "whole" ? prep.resampledShape : seg.patch,
     tiles: out.tiles,

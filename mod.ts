@@ -31,6 +31,7 @@ export type { Affine } from "./lib/affine.ts";
 export { axcodes, fromCanonical, ioOrientation, type Orientation, type Oriented, toCanonical } from "./lib/orient.ts";
 export {
   createSegmenter,
+  type FoldRun,
   type Progress,
   segment,
   Segmenter,
@@ -60,7 +61,8 @@ export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionCo
 export type { Compute } from "./lib/args.ts";
 export type { DownloadOptions, DownloadProgress } from "./lib/download.ts";
 export type { Shape3 } from "./lib/resample.ts";
-export type { PipelineConfig } from "./lib/pipeline.ts";
+export type { Fold, PipelineConfig } from "./lib/pipeline.ts";
+export type { TilePredictor } from "./lib/tiling.ts";
 export type { JniftiWriteOptions } from "./lib/jnifti.ts";
 export type { Endian } from "./lib/bjdata.ts";
 export type { Env, FetchModelOptions } from "./lib/weights.ts";

@@ -8,8 +8,7 @@
 import { cardProbabilities, finishCard, predictCard, prepareCard } from "./card_pipeline.ts";
 import { UsageError } from "./errors.ts";
 import type { Volume } from "./nifti.ts";
-import type { Fold } from "./pipeline.ts";
-import type { Segmenter, SegmentResult } from "./segment.ts";
+import type { FoldRun, Segmenter, SegmentResult } from "./segment.ts";
 import { tissueVolumes } from "./volumes.ts";
 
 const now = () => performance.now() / 1000;
@@ -29,31 +28,16 @@ export async function segmentWithCard(
   const o = seg.options;
   if (o.upsample) throw new UsageError(`--upsample is not available with the ${card.name} card`);
   if (o.classes === "spm") throw new UsageError(`-C spm: the ${card.name} card has no SPM merge`);
-  let load = 0;
-  let provider = "";
-  let adapter: string | undefined;
   const t0 = now();
-  const first = await seg.session(0);
-  provider = first.provider;
-  load += now() - t0;
+  await seg.session(0);
+  const load = now() - t0;
   const cfg = seg.config;
   const tPre0 = now();
   const prep = prepareCard(volume, card, cfg.spacing, label || "input");
   const tPre = now();
-  const loadBefore = load;
   const folds = seg.models.length;
-  const names = seg.models.map((m) => m.name);
-  async function* foldIterator(): AsyncGenerator<Fold> {
-    for (let k = 0; k < folds; k++) {
-      const t = now();
-      const s = await seg.session(k);
-      load += now() - t;
-      provider = s.provider;
-      adapter = s.adapter;
-      yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
-    }
-  }
-  const out = await predictCard(prep, foldIterator(), card, seg.patch, {
+  const run: FoldRun = { load: 0, provider: "" };
+  const out = await predictCard(prep, seg.folds(run), card, seg.patch, {
     signal: o.signal,
     folds,
     onTile: (p) => o.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
@@ -68,8 +52,8 @@ export async function segmentWithCard(
     input: volume,
     volumes: tissueVolumes(labels, card.classes, card.intracranial, label),
     labelTable: card.classes,
-    provider,
-    adapter,
+    provider: run.provider,
+    adapter: run.adapter,
     threads: seg.threads,
     patch: card.inference?.mode === "whole" ? prep.resampledShape : seg.patch,
     tiles: out.tiles,
@@ -83,11 +67,11 @@ export async function segmentWithCard(
     },
     timings: {
       read: times.read,
-      load,
+      load: load + run.load,
       preprocess: tPre - tPre0,
       inference: out.inferenceSeconds,
       // The tile loop outside the network (padding, tiles, blending), so the stages add up to the total.
-      accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - (load - loadBefore)),
+      accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - run.load),
       postprocess: tPost - tInf,
       total: tPost - times.start,
     },

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { rewriteGraphToFloat32 } from "./fp16.ts";
-import { hasFloat16Initializers } from "./fp16.ts";
+import { hasFloat16Initializers, rewriteGraphToFloat32 } from "./fp16.ts";
 import { CONV_TRANSPOSE_3D } from "./conv_transpose.ts";
 import { INSTANCE_NORM } from "./instance_norm.ts";
 import { decodeModel, encodeModel, type ModelProto } from "./onnx_proto.ts";

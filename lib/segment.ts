@@ -168,6 +168,16 @@ interface Prefetched {
   preprocess: number;
 }
 
+/** What running the folds recorded (see {@linkcode Segmenter.folds}). */
+export interface FoldRun {
+  /** Seconds spent opening sessions. */
+  load: number;
+  /** Provider that ran the last fold. */
+  provider: string;
+  /** Its GPU adapter (WebGPU), when known. */
+  adapter?: string;
+}
+
 function systemAvailable(): number {
   try {
     return Deno.systemMemoryInfo().available;
@@ -267,6 +277,22 @@ export class Segmenter {
   /** The k-th network's session, created on first use (checked against the card). */
   session(k: number): Promise<NetworkSession> {
     return this.#session(k);
+  }
+
+  /**
+   * The folds as a lazy sequence, one session opened at a time; records the
+   * seconds spent opening sessions and the provider (and adapter) that ran
+   * them into `run`.
+   */
+  async *folds(run: FoldRun): AsyncGenerator<Fold> {
+    for (let k = 0; k < this.models.length; k++) {
+      const t = now();
+      const s = await this.#session(k);
+      run.load += now() - t;
+      run.provider = s.provider;
+      run.adapter = s.adapter;
+      yield { classes: s.classes, name: this.models[k].name, predict: (tile, patch) => s.run(tile, patch) };
+    }
   }
 
   async #session(k: number): Promise<NetworkSession> {
@@ -379,8 +405,6 @@ export class Segmenter {
     const spm = this.options.classes === "spm";
     if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     let load = 0;
-    let provider = "";
-    let adapter: string | undefined;
     {
       // The first session decides the provider (and so whether to overlap,
       // and whether host memory bounds the patch).
@@ -408,21 +432,9 @@ export class Segmenter {
     const prep: Prepared = ready ? ready.prep : preprocess(volume, cfg);
     const tPre = now();
     const folds = this.models.length;
-    const open = (k: number) => this.#session(k);
-    const names = this.models.map((m) => m.name);
     stage("inference");
-    async function* foldIterator(): AsyncGenerator<Fold> {
-      for (let k = 0; k < folds; k++) {
-        const t = now();
-        const s = await open(k);
-        load += now() - t;
-        provider = s.provider;
-        adapter = s.adapter;
-        yield { classes: s.classes, name: names[k], predict: (tile, patch) => s.run(tile, patch) };
-      }
-    }
-    const loadBefore = load;
-    const out = await predictLogits(prep, foldIterator(), cfg, {
+    const run: FoldRun = { load: 0, provider: "" };
+    const out = await predictLogits(prep, this.folds(run), cfg, {
       signal: this.options.signal,
       // On a GPU, hide accumulation behind the next tile; on the CPU the
       // network has every core and the extra tile of logits costs memory.
@@ -449,8 +461,8 @@ export class Segmenter {
         typeof input === "string" ? input : "",
       ),
       labelTable: spm ? this.card.spm!.classes : this.card.classes,
-      provider,
-      adapter,
+      provider: run.provider,
+      adapter: run.adapter,
       threads: this.threads,
       patch: this.patch,
       tiles: out.tiles,
@@ -465,10 +477,10 @@ export class Segmenter {
       /** Seconds per stage. */
       timings: {
         read: ready ? ready.read : tRead - t0,
-        load,
+        load: load + run.load,
         preprocess: ready ? ready.preprocess : tPre - tLoad,
         inference: out.inferenceSeconds,
-        accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - (load - loadBefore)),
+        accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - run.load),
         postprocess: tPost - tInf,
         total: tPost - t0,
       },

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { resolve } from "./lib/_std.ts";
-import { type CliOptions, HELP, parseCli } from "./lib/args.ts";
+import { resolve } from "./lib/core/_std.ts";
+import { type CliOptions, HELP, parseCli } from "./lib/cli/args.ts";
 import {
   type BatchOptions,
   batchOutput,
@@ -20,14 +20,14 @@ import {
   slurmShard,
   summaryLine,
   takeShard,
-} from "./lib/batch.ts";
+} from "./lib/run/batch.ts";
 import {
   checkOutputCollisions,
   EXIT_NO_MATCH,
   findBidsScans,
   readDatasetDescription,
   writeDerivativeMetadata,
-} from "./lib/bids.ts";
+} from "./lib/bids/bids.ts";
 import {
   bidsGroup,
   type BidsJob,
@@ -36,21 +36,21 @@ import {
   expandLabels,
   splitBidsArgs,
   writeBidsResult,
-} from "./lib/bids_app.ts";
-import { progressPrinter } from "./lib/download.ts";
-import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/errors.ts";
-import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/fsutil.ts";
-import { formatOf } from "./lib/io.ts";
-import { resolveCard, SIAM_V03 } from "./lib/model_card.ts";
-import { cardsTable, folderChannelInputs } from "./lib/cards_cli.ts";
-import { splitChannels } from "./lib/channels.ts";
-import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs.ts";
-import { ProgressReporter } from "./lib/progress.ts";
-import { doctorText } from "./lib/doctor.ts";
-import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/report.ts";
-import { Segmenter, type Stage } from "./lib/segment.ts";
-import { ensureWritableFiles, ensureWritableFolder } from "./lib/preflight.ts";
-import { enterUserFolder } from "./lib/user_folder.ts";
+} from "./lib/cli/bids_app.ts";
+import { progressPrinter } from "./lib/cards/download.ts";
+import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
+import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/core/fsutil.ts";
+import { formatOf } from "./lib/io/read.ts";
+import { resolveCard, SIAM_V03 } from "./lib/cards/card.ts";
+import { cardsTable, folderChannelInputs } from "./lib/cli/cards.ts";
+import { splitChannels } from "./lib/io/channels.ts";
+import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";
+import { ProgressReporter } from "./lib/cli/progress.ts";
+import { doctorText } from "./lib/cli/doctor.ts";
+import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/run/report.ts";
+import { Segmenter, type Stage } from "./lib/run/segment.ts";
+import { ensureWritableFiles, ensureWritableFolder } from "./lib/run/preflight.ts";
+import { enterUserFolder } from "./lib/cli/user_folder.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -296,7 +296,7 @@ function makeProgress(io: Io, opts: CliOptions): ProgressReporter {
   });
 }
 
-/** `siamize bids BIDS_DIR OUT_DIR participant|group [options]` (BIDS Apps conventions; lib/bids_app.ts). */
+/** `siamize bids BIDS_DIR OUT_DIR participant|group [options]` (BIDS Apps conventions; lib/cli/bids_app.ts). */
 async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   const a = splitBidsArgs(argv);
   const opts = parseCli(a.rest, { requireIO: false });

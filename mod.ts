@@ -21,14 +21,21 @@ import {
   type VolumeFormat,
   type VolumeWriteOptions,
   writeVolume as writeAny,
-} from "./lib/io.ts";
-import type { ReadOptions, Volume } from "./lib/nifti.ts";
+} from "./lib/io/read.ts";
+import type { ReadOptions, Volume } from "./lib/io/nifti.ts";
 
-export type { DataType, NiftiHeader, ReadOptions, Volume, VoxelArray, WriteOptions } from "./lib/nifti.ts";
-export type { VolumeFormat, VolumeWriteOptions } from "./lib/io.ts";
-export { makeVolume } from "./lib/nifti.ts";
-export type { Affine } from "./lib/affine.ts";
-export { axcodes, fromCanonical, ioOrientation, type Orientation, type Oriented, toCanonical } from "./lib/orient.ts";
+export type { DataType, NiftiHeader, ReadOptions, Volume, VoxelArray, WriteOptions } from "./lib/io/nifti.ts";
+export type { VolumeFormat, VolumeWriteOptions } from "./lib/io/read.ts";
+export { makeVolume } from "./lib/io/nifti.ts";
+export type { Affine } from "./lib/geometry/affine.ts";
+export {
+  axcodes,
+  fromCanonical,
+  ioOrientation,
+  type Orientation,
+  type Oriented,
+  toCanonical,
+} from "./lib/geometry/orient.ts";
 export {
   createSegmenter,
   type FoldRun,
@@ -39,8 +46,8 @@ export {
   type SegmentResult,
   type Stage,
   type Timings,
-} from "./lib/segment.ts";
-export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/model_card.ts";
+} from "./lib/run/segment.ts";
+export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/cards/card.ts";
 export {
   type Inference,
   type Normalization,
@@ -52,22 +59,22 @@ export {
   shippedCard,
   type SlidingWindowInference,
   type WholeVolumeInference,
-} from "./lib/model_card.ts";
-export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/weights.ts";
-export { qcPicture } from "./lib/qc.ts";
-export { tissueVolumes, type VolumeRow } from "./lib/volumes.ts";
-export { InputError, SiamizeError, UsageError } from "./lib/errors.ts";
-export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionConfig } from "./lib/ort.ts";
-export type { Compute } from "./lib/args.ts";
-export type { DownloadOptions, DownloadProgress } from "./lib/download.ts";
-export type { Shape3 } from "./lib/resample.ts";
-export type { Fold, PipelineConfig } from "./lib/pipeline.ts";
-export type { TilePredictor } from "./lib/tiling.ts";
-export type { JniftiWriteOptions } from "./lib/jnifti.ts";
-export type { Endian } from "./lib/bjdata.ts";
-export type { Env, FetchModelOptions } from "./lib/weights.ts";
-export type { QcOptions } from "./lib/qc.ts";
-export { VERSION } from "./lib/report.ts";
+} from "./lib/cards/card.ts";
+export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
+export { qcPicture } from "./lib/outputs/qc.ts";
+export { tissueVolumes, type VolumeRow } from "./lib/outputs/volumes.ts";
+export { InputError, SiamizeError, UsageError } from "./lib/core/errors.ts";
+export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionConfig } from "./lib/engine/ort.ts";
+export type { Compute } from "./lib/cli/args.ts";
+export type { DownloadOptions, DownloadProgress } from "./lib/cards/download.ts";
+export type { Shape3 } from "./lib/geometry/resample.ts";
+export type { Fold, PipelineConfig } from "./lib/run/nnunet_pipeline.ts";
+export type { TilePredictor } from "./lib/inference/tiling.ts";
+export type { JniftiWriteOptions } from "./lib/io/jnifti.ts";
+export type { Endian } from "./lib/io/bjdata.ts";
+export type { Env, FetchModelOptions } from "./lib/cards/weights.ts";
+export type { QcOptions } from "./lib/outputs/qc.ts";
+export { VERSION } from "./lib/run/report.ts";
 
 /**
  * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "../lib/_std.ts";
+import { parseArgs, type ParseArgsConfig } from "../lib/core/_std.ts";
 
 /** Exit code of a bad command line (`EX_USAGE`). */
 export const EXIT_USAGE = 64;

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { progressPrinter } from "../lib/download.ts";
+import { progressPrinter } from "../lib/cards/download.ts";
 import { scriptArgs } from "./_cli.ts";
-import { SiamizeError } from "../lib/errors.ts";
-import { SIAM_V03 } from "../lib/model_card.ts";
-import { cacheDir, fetchModel, resolveModels, validateOnnx } from "../lib/weights.ts";
+import { SiamizeError } from "../lib/core/errors.ts";
+import { SIAM_V03 } from "../lib/cards/card.ts";
+import { cacheDir, fetchModel, resolveModels, validateOnnx } from "../lib/cards/weights.ts";
 
 /** Outcome per file. */
 export interface FetchSummary {

@@ -14,17 +14,17 @@
  *
  * @module
  */
-import { fromFileUrl, join } from "../lib/_std.ts";
+import { fromFileUrl, join } from "../lib/core/_std.ts";
 import { scriptArgs } from "./_cli.ts";
 
 const REGRESS_USAGE =
   `regress [--input SCAN --reference LABELS] [-M models] [--card CARD] [-P ZxYxX] [-c cpu] [--threshold 0.999]
   Without arguments: the golden phantom with tests/golden/analytic.onnx.
   Exits 1 when voxel agreement is below the threshold.`;
-import { loadCard } from "../lib/model_card.ts";
-import { readNifti } from "../lib/nifti.ts";
-import { segment } from "../lib/segment.ts";
-import { analytic64Backend } from "./analytic64.ts";
+import { loadCard } from "../lib/cards/card.ts";
+import { readNifti } from "../lib/io/nifti.ts";
+import { segment } from "../lib/run/segment.ts";
+import { analytic64Backend } from "./builders/analytic64.ts";
 
 /** Agreement and Dice of two label arrays. */
 export function compareLabels(

@@ -1,6 +1,6 @@
 /**
  * A byte-by-byte BJData builder for tests, written from the BJData
- * specification and independent of `lib/bjdata.ts`, so the decoder is not
+ * specification and independent of `lib/io/bjdata.ts`, so the decoder is not
  * only tested against our own encoder. Every helper returns plain byte
  * lists; `bj()` joins them.
  *

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { SiamizeError } from "../lib/errors.ts";
-import { SIAM_V03 } from "../lib/model_card.ts";
-import { cacheDir, fetchModel, resolveModels } from "../lib/weights.ts";
+import { SiamizeError } from "../lib/core/errors.ts";
+import { SIAM_V03 } from "../lib/cards/card.ts";
+import { cacheDir, fetchModel, resolveModels } from "../lib/cards/weights.ts";
 
 try {
   for (const m of resolveModels(Deno.args, SIAM_V03, cacheDir())) {

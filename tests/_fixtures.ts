@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { fromFileUrl, join } from "../lib/_std.ts";
-import { makeVolume, writeNifti } from "../lib/nifti.ts";
+import { fromFileUrl, join } from "../lib/core/_std.ts";
+import { makeVolume, writeNifti } from "../lib/io/nifti.ts";
 
 /** Repository root. */
 export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));
@@ -66,7 +66,7 @@ const SIZES: Record<number, number> = {
   128: 3,
 };
 
-/** Builds NIfTI bytes field by field, independently of lib/nifti.ts. */
+/** Builds NIfTI bytes field by field, independently of lib/io/nifti.ts. */
 export function craftNifti(s: CraftSpec): Uint8Array {
   const v2 = s.version === 2;
   const le = s.littleEndian ?? true;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { join } from "../lib/_std.ts";
-import { buildResEncUNet, PRESETS } from "../scripts/model_builder.ts";
-import { AttrType, DataType, encodeModel, type NodeProto } from "../lib/onnx_proto.ts";
+import { join } from "../lib/core/_std.ts";
+import { buildResEncUNet, PRESETS } from "../scripts/builders/model_builder.ts";
+import { AttrType, DataType, encodeModel, type NodeProto } from "../lib/engine/onnx_proto.ts";
 
 let dir: string | undefined;
 

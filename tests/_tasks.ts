@@ -5,7 +5,7 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
-import { join } from "../lib/_std.ts";
+import { join } from "../lib/core/_std.ts";
 import { ROOT } from "./_fixtures.ts";
 
 /** The arguments after `deno` of a task, e.g. `["run", "--allow-read", …, "cli.ts"]`, paths made absolute. */

@@ -1,0 +1,51 @@
+/**
+ * Format dispatch for volumes: NIfTI (`.nii`, `.nii.gz`) or JNIfTI (`.jnii`,
+ * `.bnii`), by extension.
+ *
+ * @module
+ */
+import { InputError } from "../core/errors.ts";
+import { type JniftiWriteOptions, readJnifti, writeJnifti } from "./jnifti.ts";
+import { readNifti, type ReadOptions, type Volume, writeNifti, type WriteOptions } from "./nifti.ts";
+
+/** Volume file formats. */
+export type VolumeFormat = "nii" | "jnii" | "bnii";
+
+/** The format of a path by its extension, or undefined. */
+export function formatOf(path: string): VolumeFormat | undefined {
+  const l = path.toLowerCase();
+  if (l.endsWith(".nii") || l.endsWith(".nii.gz")) return "nii";
+  if (l.endsWith(".jnii")) return "jnii";
+  if (l.endsWith(".bnii")) return "bnii";
+  return undefined;
+}
+
+/** Reads NIfTI or JNIfTI by extension (NIfTI for anything else). */
+export async function readVolume(path: string, options: ReadOptions = {}): Promise<Volume> {
+  const f = formatOf(path);
+  if (f === "jnii" || f === "bnii") {
+    const v = await readJnifti(path);
+    if (v.dims.length > 3 && !options.allow4D) {
+      throw new InputError(path, `4-D image with ${v.dims[3]} volumes; give a 3-D volume (one scan)`);
+    }
+    return v;
+  }
+  return readNifti(path, options);
+}
+
+/** Options for {@linkcode writeVolume}. */
+export type VolumeWriteOptions = WriteOptions & JniftiWriteOptions & { format?: VolumeFormat };
+
+/** Writes NIfTI or JNIfTI (by `format`, else by extension), atomically. */
+export async function writeVolume(path: string, vol: Volume, options: VolumeWriteOptions = {}): Promise<void> {
+  const f = options.format ?? formatOf(path) ?? "nii";
+  if (f === "nii") await writeNifti(path, vol, options);
+  else {
+    const dt = options.datatype;
+    await writeJnifti(path, vol, {
+      ...options,
+      datatype: dt === "uint8" || dt === "int16" || dt === "float32" ? dt : undefined,
+      binary: f === "bnii",
+    });
+  }
+}

@@ -1,0 +1,547 @@
+/**
+ * The whole run: read, preprocess, run every fold through ONNX Runtime into
+ * one accumulator, postprocess. {@linkcode Segmenter} keeps its sessions
+ * between inputs (batch mode, notebooks); {@linkcode segment} is the
+ * one-shot form.
+ *
+ * @module
+ */
+import { parsePatch } from "../cli/args.ts";
+import type { Compute } from "../cli/args.ts";
+import { SiamizeError, UsageError } from "../core/errors.ts";
+import {
+  checkPatch,
+  choosePatch,
+  type ClassInfo,
+  isNnunetCard,
+  type ModelCard,
+  SIAM_V03,
+  spacingOf,
+} from "../cards/card.ts";
+import { segmentWithCard } from "./card_segment.ts";
+import { readChannels } from "../io/channels.ts";
+import { readVolume } from "../io/read.ts";
+import { rewriteForProvider } from "../engine/passes/rewrites.ts";
+import type { Volume } from "../io/nifti.ts";
+import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "../engine/ort.ts";
+import {
+  type Fold,
+  type PipelineConfig,
+  postprocess,
+  predictLogits,
+  type Prepared,
+  preprocess,
+} from "./nnunet_pipeline.ts";
+import type { Shape3 } from "../geometry/resample.ts";
+import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
+import type { DownloadProgress } from "../cards/download.ts";
+import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "../cards/weights.ts";
+
+/** Options of a segmentation, named like siamize's long flags. */
+export interface SegmentOptions {
+  /**
+   * Models as `-M`: fold digits (`0`-`4`), `"all"`, file names in the cache,
+   * or paths to `.onnx` files; an array or one comma-separated string.
+   * @default "0"
+   */
+  models?: string | string[];
+  /** The model card. @default SIAM v0.3 */
+  card?: ModelCard;
+  /** Execution provider. @default "auto" */
+  compute?: Compute;
+  /** GPU device id. @default 0 */
+  gpu?: number;
+  /** CPU threads. @default min(cores, 16) */
+  threads?: number;
+  /** Patch (z, y, x) or `"ZxYxX"`. @default the card's (256x256x192 for SIAM) */
+  patch?: [number, number, number] | string;
+  /** Isotropic working spacing in mm, or a name from the card's `spacings` (`highres`, `lowres`). @default the card's (0.75) */
+  spacing?: number | string;
+  /** Keep the working-spacing canonical grid instead of the input's grid. @default false */
+  upsample?: boolean;
+  /** `"18"`: every SIAM class; `"spm"`: the 6 SPM12 tissue classes (GM, WM, CSF, Bone, Soft, Air). @default "18" */
+  classes?: "18" | "spm";
+  /** Also return probability maps (softmax of the fold-averaged logits). @default false */
+  tpm?: boolean;
+  /** Softmax temperature for probabilities (and the SPM merge). @default 1 */
+  tpmT?: number;
+  /** Use the card's low-memory patch (192x192x128 for SIAM) and no arena. @default false */
+  lowmem?: boolean;
+  /** Disable ONNX Runtime's CPU memory arena. @default true on CPU (see README) */
+  noArena?: boolean;
+  /** Weights cache folder. @default $SIAMIZE_CACHE_DIR or ~/.cache/siamize/models */
+  cacheDir?: string;
+  /** Download missing fold weights into the cache. @default true */
+  download?: boolean;
+  /** Download progress. */
+  onDownload?: (p: DownloadProgress) => void;
+  /** One-line messages (provider fallback, what happens). */
+  log?: (message: string) => void;
+  /**
+   * Messages worth showing only on request (`-v`): `auto` falling back to the
+   * CPU where no GPU provider is installed, the load-time graph rewrites. @default log
+   */
+  detail?: (message: string) => void;
+  /** Log which nodes of a GPU warm-up run were not on the GPU (`-v`). @default false */
+  checkPlacement?: boolean;
+  /** Progress after every tile. */
+  onProgress?: (p: Progress) => void;
+  /** Called as each stage starts (`-v` prints them). */
+  onStage?: (stage: Stage) => void;
+  /**
+   * Cancels at the next stage or tile boundary (the pending promise rejects
+   * with the signal's reason; a network call already running finishes first).
+   */
+  signal?: AbortSignal;
+  /** Backend creating the sessions (tests inject one). @default ONNX Runtime */
+  backend?: Backend;
+  /**
+   * Available memory in bytes, for the automatic patch choice on the CPU
+   * when no patch is given. @default the system's available memory
+   */
+  availableMemory?: () => number;
+}
+
+/** Stages of a segmentation, in order. */
+export type Stage = "read" | "load" | "preprocess" | "inference" | "postprocess";
+
+/** Progress report. */
+export interface Progress {
+  /** Fold index and count. */
+  fold: number;
+  /** Number of folds. */
+  folds: number;
+  /** Tile index (1-based) and count per fold. */
+  tile: number;
+  /** Tiles per fold. */
+  tiles: number;
+}
+
+/** Seconds per stage. */
+export interface Timings {
+  /** Reading the input. */
+  read: number;
+  /** Model loading (and load-time graph rewrites) — zero when sessions were reused. */
+  load: number;
+  /** Stages 1-4 (reorient, crop, z-score, resample). */
+  preprocess: number;
+  /** Sum of network runs. */
+  inference: number;
+  /** The tile loop outside the networks: tile extraction, adding weighted logits, the final division (stages 5-6). */
+  accumulate: number;
+  /** Stage 7 (resample back, argmax, probabilities). */
+  postprocess: number;
+  /** The whole call. */
+  total: number;
+}
+
+/** What a segmentation returns. */
+export interface SegmentResult {
+  /** Labels (uint8) on the input grid, or the working grid with `upsample`. */
+  labels: Volume;
+  /** Probabilities (X, Y, Z, classes) float32, with `tpm`. */
+  probabilities?: Volume;
+  /** The input scan as read. */
+  input: Volume;
+  /** Volume per class (mL) and total intracranial volume, on the output grid. */
+  volumes: VolumeRow;
+  /** The label table (index, name, abbreviation, colour, BIDS label). */
+  labelTable: ClassInfo[];
+  /** Provider that ran the networks. */
+  provider: string;
+  /** The GPU adapter (WebGPU), when known. */
+  adapter?: string;
+  /** CPU threads given to ONNX Runtime. */
+  threads: number;
+  /** Patch used (z, y, x). */
+  patch: Shape3;
+  /** Tiles per fold, and the models run. */
+  tiles: number;
+  /** Paths of the models run. */
+  models: string[];
+  /** Canonical crop box, cropped and resampled shapes (z, y, x). */
+  geometry: { box: number[][]; cropped: Shape3; resampled: Shape3; spacing: Shape3; nonFinite: number };
+  /** Seconds per stage. */
+  timings: Timings;
+}
+
+const now = () => performance.now() / 1000;
+
+/** A prefetched input: read and preprocessed ahead of its turn. */
+interface Prefetched {
+  volume: Volume;
+  prep: Prepared;
+  read: number;
+  preprocess: number;
+}
+
+/** What running the folds recorded (see {@linkcode Segmenter.folds}). */
+export interface FoldRun {
+  /** Seconds spent opening sessions. */
+  load: number;
+  /** Provider that ran the last fold. */
+  provider: string;
+  /** Its GPU adapter (WebGPU), when known. */
+  adapter?: string;
+}
+
+function systemAvailable(): number {
+  try {
+    return Deno.systemMemoryInfo().available;
+  } catch {
+    return Infinity; // no --allow-sys: cannot tell, keep the default
+  }
+}
+
+/**
+ * A configured segmenter: sessions are created on first use and kept for
+ * later inputs until {@linkcode Segmenter.close}. See
+ * {@linkcode createSegmenter} for an example.
+ */
+export class Segmenter {
+  /** The options it was made with. */
+  readonly options: SegmentOptions;
+  /** The model card in use. */
+  readonly card: ModelCard;
+  /** Patch (z, y, x) in use. */
+  patch: Shape3;
+  /** Paths of the models run. */
+  readonly models: ResolvedModel[];
+  /** CPU threads given to ONNX Runtime. */
+  readonly threads: number;
+  #sessions: NetworkSession[] = [];
+  #patchChecked = false;
+  #prefetched = new Map<string, Promise<Prefetched>>();
+  #backend: Backend;
+
+  /** Validates options (patch, models) without loading anything. */
+  constructor(options: SegmentOptions = {}) {
+    this.options = options;
+    this.card = options.card ?? SIAM_V03;
+    const patch = options.patch === undefined
+      ? (options.lowmem ? this.card.lowmemPatch : this.card.patch)
+      : typeof options.patch === "string"
+      ? parsePatch(options.patch)
+      : options.patch;
+    if (this.card.inference?.mode === "whole" && options.patch !== undefined) {
+      throw new UsageError(`-P: the ${this.card.name} card runs the whole volume (no patches)`);
+    }
+    const bad = checkPatch(this.card, patch);
+    if (bad) throw new UsageError(bad);
+    this.patch = [...patch] as Shape3;
+    const specs = options.models === undefined
+      ? ["0"]
+      : typeof options.models === "string"
+      ? [options.models]
+      : options.models;
+    this.models = resolveModels(specs, this.card, options.cacheDir ?? cacheDir());
+    this.threads = options.threads ?? defaultThreads();
+    this.#backend = options.backend ?? ortBackend;
+  }
+
+  /** Numerical configuration of the pipeline. */
+  get config(): PipelineConfig {
+    return {
+      spacing: spacingOf(this.card, this.options.spacing),
+      patch: this.patch,
+      step: this.card.tileStep,
+      sigmaScale: this.card.blending.sigmaScale,
+      valueScale: this.card.blending.valueScale,
+      upsample: this.options.upsample ?? false,
+    };
+  }
+
+  /**
+   * Makes sure every model file is there before any work starts, downloading
+   * missing cache entries (unless `download` is false); throws the one-line
+   * "not in the cache" error otherwise.
+   */
+  async ensureModels(): Promise<void> {
+    for (const m of this.models) {
+      let present = false;
+      try {
+        const st = await Deno.stat(m.path);
+        if (!st.isFile) throw new SiamizeError(`${m.path}: not a file`, 66);
+        present = true;
+      } catch (e) {
+        if (e instanceof SiamizeError) throw e;
+      }
+      if (present) continue;
+      if (!m.fromCache || this.options.download === false) throw missingModelError(m);
+      if (!this.card.weights.urls.default) {
+        throw missingModelError(m, `the ${this.card.name} card has no download URL (export the weights: see README)`);
+      }
+      this.options.log?.(`downloading ${m.name} into ${m.path}`);
+      await fetchModel(m, this.card, {
+        compute: this.options.compute,
+        onProgress: this.options.onDownload,
+        log: this.options.log,
+        signal: this.options.signal,
+      });
+    }
+  }
+
+  /** The k-th network's session, created on first use (checked against the card). */
+  session(k: number): Promise<NetworkSession> {
+    return this.#session(k);
+  }
+
+  /**
+   * The folds as a lazy sequence, one session opened at a time; records the
+   * seconds spent opening sessions and the provider (and adapter) that ran
+   * them into `run`.
+   */
+  async *folds(run: FoldRun): AsyncGenerator<Fold> {
+    for (let k = 0; k < this.models.length; k++) {
+      const t = now();
+      const s = await this.#session(k);
+      run.load += now() - t;
+      run.provider = s.provider;
+      run.adapter = s.adapter;
+      yield { classes: s.classes, name: this.models[k].name, predict: (tile, patch) => s.run(tile, patch) };
+    }
+  }
+
+  async #session(k: number): Promise<NetworkSession> {
+    if (this.#sessions[k]) return this.#sessions[k];
+    const m = this.models[k];
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(m.path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw missingModelError(m);
+      throw new SiamizeError(`${m.path}: cannot read model (${(e as Error).message})`, 66);
+    }
+    const log = this.options.log ?? (() => {});
+    const s = await this.#backend.create({
+      model: bytes,
+      label: m.path,
+      forProvider: (provider) => {
+        let r;
+        try {
+          r = rewriteForProvider(bytes, provider);
+        } catch (e) {
+          throw new SiamizeError(`${m.path}: not a valid ONNX model (${(e as Error).message.split("\n")[0]})`, 65);
+        }
+        if (r.steps.length) {
+          (this.options.detail ?? log)(
+            `${m.name}: graph rewritten for ${provider} (${r.steps.join("; ")}; ${r.seconds.toFixed(1)} s)`,
+          );
+        }
+        return r.bytes;
+      },
+    }, {
+      compute: this.options.compute,
+      gpu: this.options.gpu,
+      threads: this.threads,
+      noArena: this.options.noArena ?? true,
+      log,
+      detail: this.options.detail,
+      // The smallest tile of at least 16 voxels per axis the network accepts.
+      warmup: this.card.patchMultiple.map((m) => Math.ceil(16 / m) * m) as Shape3,
+      placement: this.options.checkPlacement,
+    });
+    const input = this.card.input.name, output = this.card.output.name;
+    if (s.inputName !== input || s.outputName !== output) {
+      log(
+        `${m.name}: model I/O is ${s.inputName} -> ${s.outputName} (card says ${input} -> ${output}); using the model's names`,
+      );
+    }
+    if (s.inputChannels !== undefined && s.inputChannels !== this.card.input.channels) {
+      await s.release();
+      throw new SiamizeError(
+        `${m.path}: model takes ${s.inputChannels} input channel(s), the ${this.card.name} card has ${this.card.input.channels}`,
+        65,
+      );
+    }
+    if (s.classes !== this.card.classes.length) {
+      await s.release();
+      throw new SiamizeError(
+        `${m.path}: model has ${s.classes} output classes, the ${this.card.name} card has ${this.card.classes.length}`,
+        65,
+      );
+    }
+    this.#sessions[k] = s;
+    return s;
+  }
+
+  /**
+   * Starts reading and preprocessing a file in the background, so that a
+   * later `segment(path)` finds it ready (a batch prefetches the next input
+   * while the current one runs through the network). Errors surface in that
+   * `segment()` call.
+   */
+  prefetch(path: string): void {
+    if (this.#prefetched.has(path) || !isNnunetCard(this.card)) return;
+    const job = (async (): Promise<Prefetched> => {
+      await new Promise((r) => setTimeout(r, 0));
+      const t0 = now();
+      const volume = await readVolume(path);
+      const t1 = now();
+      const prep = preprocess(volume, this.config); // the patch does not enter preprocessing
+      return { volume, prep, read: t1 - t0, preprocess: now() - t1 };
+    })();
+    job.catch(() => {});
+    this.#prefetched.set(path, job);
+  }
+
+  /** Segments a file path or an in-memory volume. */
+  async segment(input: string | Volume): Promise<SegmentResult> {
+    const t0 = now();
+    const signal = this.options.signal;
+    const stage = (s: Stage) => {
+      signal?.throwIfAborted();
+      this.options.onStage?.(s);
+    };
+    signal?.throwIfAborted();
+    await this.ensureModels();
+    const pending = typeof input === "string" ? this.#prefetched.get(input) : undefined;
+    if (pending) this.#prefetched.delete(input as string);
+    if (!pending && typeof input === "string") stage("read");
+    const ready = pending ? await pending : undefined;
+    const generic = !isNnunetCard(this.card);
+    const read = (p: string) => generic ? readChannels(p, this.card) : readVolume(p);
+    const volume = ready ? ready.volume : typeof input === "string" ? await read(input) : input;
+    const tRead = now();
+    if (generic) {
+      return await segmentWithCard(this, volume, typeof input === "string" ? input : "", {
+        start: t0,
+        read: tRead - t0,
+      });
+    }
+    const spm = this.options.classes === "spm";
+    if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
+    let load = 0;
+    {
+      // The first session decides the provider (and so whether to overlap,
+      // and whether host memory bounds the patch).
+      const t = now();
+      if (!this.#sessions[0]) stage("load");
+      const first = await this.#session(0);
+      load += now() - t;
+      if (first.provider === "cpu" && this.options.patch === undefined && !this.options.lowmem && !this.#patchChecked) {
+        this.#patchChecked = true;
+        const available = (this.options.availableMemory ?? systemAvailable)();
+        const c = choosePatch(this.card, available);
+        if (c.reduced) {
+          this.options.log?.(
+            `only ${(available / 2 ** 30).toFixed(1)} GiB available: patch ${c.patch.join("x")} instead of ${
+              this.patch.join("x")
+            }`,
+          );
+          this.patch = c.patch;
+        }
+      }
+    }
+    const tLoad = now();
+    const cfg = this.config;
+    if (!ready) stage("preprocess");
+    const prep: Prepared = ready ? ready.prep : preprocess(volume, cfg);
+    const tPre = now();
+    const folds = this.models.length;
+    stage("inference");
+    const run: FoldRun = { load: 0, provider: "" };
+    const out = await predictLogits(prep, this.folds(run), cfg, {
+      signal: this.options.signal,
+      // On a GPU, hide accumulation behind the next tile; on the CPU the
+      // network has every core and the extra tile of logits costs memory.
+      overlap: this.#sessions[0].provider !== "cpu",
+      folds,
+      onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
+    });
+    const tInf = now();
+    stage("postprocess");
+    const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads, {
+      probabilities: this.options.tpm,
+      temperature: this.options.tpmT,
+      merge: spm ? { map: this.card.spm!.map, classes: this.card.spm!.classes.length } : undefined,
+    });
+    const tPost = now();
+    return {
+      labels: seg.labels,
+      probabilities: seg.probabilities,
+      input: volume,
+      volumes: tissueVolumes(
+        seg.labels,
+        spm ? this.card.spm!.classes : this.card.classes,
+        spm ? this.card.spm!.intracranial : this.card.intracranial,
+        typeof input === "string" ? input : "",
+      ),
+      labelTable: spm ? this.card.spm!.classes : this.card.classes,
+      provider: run.provider,
+      adapter: run.adapter,
+      threads: this.threads,
+      patch: this.patch,
+      tiles: out.tiles,
+      models: this.models.map((m) => m.path),
+      geometry: {
+        box: prep.box.map((b) => [...b]),
+        cropped: prep.croppedShape,
+        resampled: prep.resampledShape,
+        spacing: prep.spacing,
+        nonFinite: prep.stats.nonFinite,
+      },
+      /** Seconds per stage. */
+      timings: {
+        read: ready ? ready.read : tRead - t0,
+        load: load + run.load,
+        preprocess: ready ? ready.preprocess : tPre - tLoad,
+        inference: out.inferenceSeconds,
+        accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - run.load),
+        postprocess: tPost - tInf,
+        total: tPost - t0,
+      },
+    };
+  }
+
+  /** Releases every session. */
+  async close(): Promise<void> {
+    const s = this.#sessions;
+    this.#sessions = [];
+    await Promise.all(s.filter(Boolean).map((x) => x.release()));
+  }
+}
+
+/**
+ * A segmenter whose sessions are kept between calls (batches, notebooks,
+ * servers): call `segment()` as often as needed, then `close()`.
+ *
+ * @example
+ * ```ts ignore
+ * const segmenter = createSegmenter({ models: "all", compute: "auto" });
+ * try {
+ *   for (const scan of ["a.nii.gz", "b.nii.gz"]) {
+ *     const r = await segmenter.segment(scan);
+ *     console.log(scan, r.volumes.tiv_ml);
+ *   }
+ * } finally {
+ *   await segmenter.close();
+ * }
+ * ```
+ */
+export function createSegmenter(options: SegmentOptions = {}): Segmenter {
+  return new Segmenter(options);
+}
+
+/**
+ * Segments one scan with fresh sessions, released afterwards.
+ *
+ * @example
+ * ```ts ignore
+ * const ctl = new AbortController();
+ * const r = await segment("T1.nii.gz", {
+ *   models: "0",
+ *   onProgress: (p) => console.log(`fold ${p.fold + 1}/${p.folds} tile ${p.tile}/${p.tiles}`),
+ *   signal: ctl.signal,
+ * });
+ * console.log(r.provider, r.timings.total, r.labelTable[1].name);
+ * ```
+ */
+export async function segment(input: string | Volume, options: SegmentOptions = {}): Promise<SegmentResult> {
+  const s = new Segmenter(options);
+  try {
+    return await s.segment(input);
+  } finally {
+    await s.close();
+  }
+}

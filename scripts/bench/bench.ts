@@ -1,0 +1,300 @@
+/**
+ * `deno task bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]`
+ *
+ * Benchmarks on a real scan (default: Colin27 `ch2.nii.gz` from Debian's
+ * mricron-data). Each run is a fresh `cli.ts` process with `--report`, so
+ * wall time, per-stage seconds and peak RSS are those of a user's run; the
+ * table gives the median of the runs.
+ *
+ * Cases:
+ * - `gzip`: fflate vs the native (De)CompressionStream on a 10+ MB .nii.gz
+ * - `stages`: our part of the pipeline alone (stages 2-4 and 7, no network)
+ * - `tiny`: the whole CLI with a tiny generated model (pipeline overhead)
+ * - `siam`, `siam-fp16`: the siam-v0.3 preset (~141M parameters), one fold, default patch
+ * - `siam-128`: the same at 128x128x128
+ * - `segresnet-tile`, `segresnet-ct`, `hnoseg-brats`: raw network time and
+ *   peak RSS of the other networks' stand-ins (see `bench_networks.ts`;
+ *   `--ct-grid ZxYxX` sets the CT case's 1.5 mm grid)
+ * - `tiny-webgpu`, `tiny-fp16-webgpu`: the tiny model at 3 mm and 64x64x64 on WebGPU and on the
+ *   CPU (quick even on a software Vulkan); `siam-webgpu`, `siam-fp16-webgpu`: the siam-v0.3 preset,
+ *   default patch (for real GPUs). Per-fold wall time, tiles/s, the adapter (see `bench_gpu.ts`).
+ * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
+ * - `instance-norm`: one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the
+ *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
+ *
+ * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
+ *
+ * @module
+ */
+import { gunzipSync, gzipSync } from "fflate";
+import { fromFileUrl, join } from "../../lib/core/_std.ts";
+import { scriptArgs } from "../_cli.ts";
+
+const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
+  --case     gzip, stages, tiny, siam, siam-fp16, siam-128 (default gzip,stages,tiny)
+  --runs     runs per case; the table gives medians (default 3)
+  --input    scan (default /usr/share/mricron/templates/ch2.nii.gz)
+  --threads  CPU threads for the runs`;
+import { compress, decompress } from "../../lib/io/gzip.ts";
+import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
+import { preprocess } from "../../lib/run/nnunet_pipeline.ts";
+import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
+import { resize } from "../../lib/geometry/resample.ts";
+import type { RunReport } from "../../lib/run/report.ts";
+import { makeModel } from "../builders/make_model.ts";
+import { benchNetworks } from "./bench_networks.ts";
+import { benchGpu } from "./bench_gpu.ts";
+import { cardCases } from "./bench_cards.ts";
+
+const ROOT = fromFileUrl(new URL("../..", import.meta.url));
+const CACHE = join(ROOT, ".cache", "bench");
+
+/** Median of numbers. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function time<T>(f: () => Promise<T> | T): Promise<[number, T]> {
+  const t = performance.now();
+  const r = await f();
+  return [(performance.now() - t) / 1000, r];
+}
+
+async function ensureModel(name: string, preset: string, fp16: boolean): Promise<string> {
+  await Deno.mkdir(CACHE, { recursive: true });
+  const p = join(CACHE, name);
+  try {
+    await Deno.stat(p);
+  } catch {
+    console.error(`generating ${p} …`);
+    await makeModel(preset, p, fp16, 1);
+  }
+  return p;
+}
+
+async function benchGzip(input: string, runs: number): Promise<string[]> {
+  // A 10+ MB .nii.gz: the scan upsampled 1.5x per axis, float32.
+  const big = join(CACHE, "gzip_input.nii.gz");
+  try {
+    await Deno.stat(big);
+  } catch {
+    await Deno.mkdir(CACHE, { recursive: true });
+    const v = await readNifti(input);
+    const [x, y, z] = v.dims;
+    const out: [number, number, number] = [Math.round(z * 1.5), Math.round(y * 1.5), Math.round(x * 1.5)];
+    const data = resize(v.data, [z, y, x], out, 1);
+    const affine = v.affine.map((r, i) => (i < 3 ? [r[0] / 1.5, r[1] / 1.5, r[2] / 1.5, r[3]] : r));
+    await writeNifti(big, { ...v, dims: [out[2], out[1], out[0]], data, affine, pixdim: v.pixdim.map((p) => p / 1.5) });
+  }
+  const gz = await Deno.readFile(big);
+  const raw = await decompress(gz);
+  const t: Record<string, number[]> = {
+    "gunzip fflate": [],
+    "gunzip native": [],
+    "gzip fflate": [],
+    "gzip native": [],
+  };
+  for (let i = 0; i < runs; i++) {
+    t["gunzip fflate"].push((await time(() => gunzipSync(gz)))[0]);
+    t["gunzip native"].push((await time(() => decompress(gz)))[0]);
+    t["gzip fflate"].push((await time(() => gzipSync(raw, { level: 6 })))[0]);
+    t["gzip native"].push((await time(() => compress(raw)))[0]);
+  }
+  return [
+    `gzip: ${(gz.length / 2 ** 20).toFixed(1)} MiB .nii.gz (${
+      (raw.length / 2 ** 20).toFixed(0)
+    } MiB raw), ${runs} runs, median s`,
+    ...Object.entries(t).map(([k, v]) => `| ${k} | ${median(v).toFixed(3)} |`),
+  ];
+}
+
+async function benchStages(input: string, runs: number, threads: number): Promise<string[]> {
+  const v = await readNifti(input);
+  const cfg = {
+    spacing: [0.75, 0.75, 0.75] as [number, number, number],
+    patch: [256, 256, 192] as [number, number, number],
+    step: 0.5,
+    sigmaScale: 1 / 8,
+    valueScale: 10,
+    upsample: false,
+  };
+  const pre: number[] = [], post: number[] = [];
+  let shapes = "";
+  for (let i = 0; i < runs; i++) {
+    const [tp, prep] = await time(() => preprocess(v, cfg));
+    pre.push(tp);
+    // 18 channels of logits on the resampled grid (content does not change the cost).
+    const n = prep.image.length;
+    const logits = new Float32Array(new SharedArrayBuffer(18 * n * 4));
+    for (let c = 0; c < 18; c++) {
+      const ch = logits.subarray(c * n, (c + 1) * n);
+      for (let j = 0; j < n; j++) ch[j] = prep.image[j] * ((c % 5) - 2) + c * 0.01;
+    }
+    const [tq] = await time(() => logitsToLabelsParallel(logits, 18, prep.resampledShape, prep.croppedShape, threads));
+    post.push(tq);
+    shapes = `${prep.croppedShape.join("x")} -> ${prep.resampledShape.join("x")}`;
+  }
+  return [
+    `stages on ${input} (crop ${shapes}), ${runs} runs, median s`,
+    `| stages 1-4 (reorient, crop, z-score, order-3 resample) | ${median(pre).toFixed(3)} |`,
+    `| stage 7 (18-channel order-1 resample back + argmax, ${threads} threads) | ${median(post).toFixed(3)} |`,
+    `| together | ${median(pre.map((p, i) => p + post[i])).toFixed(3)} |`,
+  ];
+}
+
+/** One CLI run: its wall time and `--report`. */
+export interface RunRow {
+  wall: number;
+  report: RunReport;
+}
+
+async function runCli(input: string, model: string, extra: string[], compute = "cpu"): Promise<RunRow> {
+  const dir = await Deno.makeTempDir({ prefix: "siamize-bench-" });
+  try {
+    const report = join(dir, "run.json");
+    const t = performance.now();
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "cli.ts"),
+        "-i",
+        input,
+        "-o",
+        join(dir, "labels.nii.gz"),
+        "-M",
+        model,
+        "-c",
+        compute,
+        "-q",
+        "--report",
+        report,
+        ...extra,
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    const wall = (performance.now() - t) / 1000;
+    if (!r.success) throw new Error(`cli.ts failed with exit code ${r.code}`);
+    return { wall, report: JSON.parse(await Deno.readTextFile(report)) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function benchModel(label: string, input: string, model: string, extra: string[], runs: number): Promise<string> {
+  const rows: RunRow[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runCli(input, model, extra);
+    console.error(
+      `${label} run ${i + 1}/${runs}: ${r.wall.toFixed(1)} s, inference ${r.report.seconds.inference} s, peak ${
+        ((r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)
+      } GiB`,
+    );
+    rows.push(r);
+  }
+  const m = (f: (r: RunRow) => number) => median(rows.map(f));
+  const s = (k: string) => m((r) => r.report.seconds[k]);
+  const wall = m((r) => r.wall);
+  const nonNet = m((r) => 1 - r.report.seconds.inference / r.wall);
+  const rep = rows[0].report;
+  return `| ${label} | ${rep.patch.join("x")} | ${rep.tiles} | ${rep.threads} | ${wall.toFixed(1)} | ${
+    s("read").toFixed(2)
+  } | ${s("load").toFixed(2)} | ` +
+    `${s("preprocess").toFixed(2)} | ${s("inference").toFixed(1)} | ${s("postprocess").toFixed(2)} | ${
+      s("write").toFixed(2)
+    } | ` +
+    `${(nonNet * 100).toFixed(1)}% | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`;
+}
+
+async function benchInstanceNorm(runs: number, threads: string | undefined): Promise<string[]> {
+  const model = await ensureModel("siam-v0.3_fp16.onnx", "siam-v0.3", true);
+  const rows: Record<string, { seconds: number; cpuSeconds: number; peakRssBytes: number; rewriteSeconds: number }[]> =
+    { with: [], without: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const variant of ["without", "with"]) {
+      const args = ["run", "-A", join(ROOT, "scripts", "bench", "tile_bench.ts"), model, "--threads", threads ?? "2"];
+      if (variant === "without") args.push("--skip", "instance-norm");
+      const r = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).output();
+      if (!r.success) throw new Error(`tile_bench.ts failed with exit code ${r.code}`);
+      const row = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").pop()!);
+      console.error(`instance-norm ${variant} run ${i + 1}/${runs}: ${row.seconds.toFixed(1)} s`);
+      rows[variant].push(row);
+    }
+  }
+  const m = (v: string, k: "seconds" | "cpuSeconds" | "peakRssBytes" | "rewriteSeconds") =>
+    median(rows[v].map((r) => r[k]));
+  const line = (v: string) =>
+    `| ${v} | ${m(v, "rewriteSeconds").toFixed(2)} | ${m(v, "seconds").toFixed(1)} | ${
+      m(v, "cpuSeconds").toFixed(1)
+    } | ${(m(v, "peakRssBytes") / 2 ** 30).toFixed(2)} |`;
+  return [
+    `one 256x256x192 tile, siam-v0.3 fp16 preset (rewritten to fp32), ${runs} runs each, median`,
+    "| InstanceNormalization rewrite | rewrite s | run s | CPU s | peak RSS GiB |",
+    "|---|---|---|---|---|",
+    line("without"),
+    line("with"),
+    `cost of the rewrite: ${((m("with", "seconds") / m("without", "seconds") - 1) * 100).toFixed(1)}% time`,
+  ];
+}
+
+if (import.meta.main) {
+  const { values } = scriptArgs(BENCH_USAGE, {
+    options: {
+      case: { type: "string", default: "gzip,stages,tiny" },
+      runs: { type: "string", default: "3" },
+      input: { type: "string", default: "/usr/share/mricron/templates/ch2.nii.gz" },
+      threads: { type: "string" },
+      "ct-grid": { type: "string" },
+    },
+  });
+  const runs = Number(values.runs);
+  const input = values.input!;
+  const cases = values.case!.split(",");
+  const threads = values.threads ? ["-t", values.threads] : [];
+  const lines: string[] = [
+    `siamize bench on ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+  ];
+  if (cases.includes("gzip")) lines.push(...await benchGzip(input, runs));
+  if (cases.includes("instance-norm")) lines.push(...await benchInstanceNorm(runs, values.threads));
+  if (cases.includes("stages")) {
+    lines.push(...await benchStages(input, runs, Number(values.threads ?? navigator.hardwareConcurrency)));
+  }
+  const modelCases: [string, string, boolean, string[]][] = [
+    ["tiny", "tiny", false, []],
+    ["siam", "siam-v0.3", false, []],
+    ["siam-fp16", "siam-v0.3", true, []],
+    ["siam-128", "siam-v0.3", false, ["-P", "128x128x128"]],
+  ];
+  const header = [
+    `whole runs on ${input} (one fold, CPU), median of runs; seconds unless noted`,
+    "| case | patch | tiles | threads | wall | read | load | preprocess | inference | postprocess | write | non-network | peak RSS GiB | runs |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  let headed = false;
+  for (const [name, preset, fp16, extra] of modelCases) {
+    if (!cases.includes(name)) continue;
+    const model = await ensureModel(`${preset}${fp16 ? "_fp16" : ""}.onnx`, preset, fp16);
+    if (!headed) lines.push(...header);
+    headed = true;
+    lines.push(await benchModel(name, input, model, [...extra, ...threads], runs));
+  }
+  lines.push(
+    ...await benchNetworks({
+      cases,
+      runs,
+      threads: Number(values.threads ?? navigator.hardwareConcurrency),
+      model: (preset) => ensureModel(`${preset}.onnx`, preset, false),
+      ctGrid: values["ct-grid"]?.split("x").map(Number) as [number, number, number] | undefined,
+    }),
+  );
+  lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
+  for (const c of await cardCases(cases, CACHE)) {
+    if (!headed) lines.push(...header);
+    headed = true;
+    lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
+  }
+  console.log(lines.join("\n"));
+}

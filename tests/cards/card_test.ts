@@ -1,0 +1,97 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { join } from "../../lib/core/_std.ts";
+import { ROOT, tempDir } from "../_fixtures.ts";
+import {
+  channelNormalization,
+  inferenceOf,
+  isNnunetCard,
+  resolveCard,
+  SHIPPED_CARDS,
+  shippedCard,
+  SIAM_V03,
+  spacingOf,
+  validateCard,
+} from "../../lib/cards/card.ts";
+import { cardsTable } from "../../lib/cli/cards.ts";
+
+const ct = () => JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "monai-wholebody-ct.json")));
+
+Deno.test("cards: the shipped cards validate; SIAM stays on the nnU-Net path", () => {
+  assertEquals([...SHIPPED_CARDS], ["siam-v0.3", "monai-wholebody-ct", "hnoseg-xs-brats"]);
+  assert(isNnunetCard(SIAM_V03));
+  const m = shippedCard("monai-wholebody-ct")!;
+  assert(!isNnunetCard(m));
+  assertEquals(m.classes.length, 105);
+  assertEquals(m.classes[5].abbreviation, "liver");
+  assertEquals(channelNormalization(m, 0).map((s) => s.type), ["zscore-nonzero", "rescale"]);
+  const inf = inferenceOf(m);
+  assert(inf.mode === "sliding-window" && inf.starts === "monai" && inf.padding === "replicate");
+  const h = shippedCard("hnoseg-xs-brats")!;
+  assertEquals(h.input.names, ["t1c", "t1n", "t2f", "t2w"]);
+  assertEquals(h.classes.map((c) => c.abbreviation), ["BG", "NCR", "ED", "ET"]);
+  assertEquals(h.regions!.map((r) => [r.abbreviation, r.labels]), [["WT", [1, 2, 3]], ["TC", [1, 3]], ["ET", [3]]]);
+  assertEquals(inferenceOf(h).mode, "whole");
+  // SIAM's derived inference is nnU-Net's sliding window.
+  const s = inferenceOf(SIAM_V03);
+  assert(s.mode === "sliding-window" && s.starts === "nnunet" && s.overlap === 0.5 && s.padding === "constant");
+});
+
+Deno.test("cards: validation errors name the field", () => {
+  // deno-lint-ignore no-explicit-any
+  const cases: [(c: Record<string, any>) => void, RegExp][] = [
+    [(c) => c.input.normalization[0][1].type = "minmax", /input\.normalization\[0\]\[1\]\.type "minmax"/],
+    [(c) => c.input.normalization[0][1].range = [1, -1], /input\.normalization\[0\]\[1\]\.range/],
+    [(c) => c.input.channels = 0, /input\.channels/],
+    [(c) => c.input.names = ["a", "b"], /input\.names/],
+    [(c) => c.input.layout = "yxz", /input\.layout/],
+    [(c) => c.inference.padding = "reflect", /inference\.padding/],
+    [(c) => c.inference.starts = "even", /inference\.starts/],
+    [(c) => c.inference.overlap = 1, /inference\.overlap/],
+    [(c) => c.inference.blending.sigmaScale = 0, /inference\.blending\.sigmaScale/],
+    [(c) => c.resampling.method = "sinc", /resampling\.method/],
+    [(c) => c.resampling.back = "probabilities", /resampling\.back/],
+    [(c) => c.preprocessing.crop = "head", /preprocessing\.crop/],
+    [(c) => c.spacings.lowres = [3, 3], /spacings\.lowres/],
+    [(c) => c.output.activation = "sigmoid", /output\.activation/],
+    [(c) => c.classes[7].index = 8, /classes\[7\]/],
+  ];
+  for (const [edit, pattern] of cases) {
+    const c = ct();
+    edit(c);
+    assertThrows(() => validateCard(c, "card.json"), pattern, String(pattern));
+  }
+  const w = JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "hnoseg-xs-brats.json")));
+  w.inference.multiple = [2, 0, 2];
+  assertThrows(() => validateCard(w, "card.json"), /inference\.multiple/);
+});
+
+Deno.test("cards: named spacings (-u highres|lowres)", () => {
+  const m = shippedCard("monai-wholebody-ct")!;
+  assertEquals(spacingOf(m), [1.5, 1.5, 1.5]);
+  assertEquals(spacingOf(m, "lowres"), [3, 3, 3]);
+  assertEquals(spacingOf(m, 2), [2, 2, 2]);
+  assertThrows(() => spacingOf(m, "ultra"), /named spacings highres, lowres/);
+  assertThrows(() => spacingOf(SIAM_V03, "lowres"), /no named spacings/);
+});
+
+Deno.test("cards: --card NAME finds a shipped card, --card FILE reads a file", async () => {
+  assertEquals((await resolveCard("monai-wholebody-ct")).id, "monai-wholebody-ct");
+  assertEquals((await resolveCard("hnoseg-xs-brats.json")).id, "hnoseg-xs-brats");
+  await assertRejects(() => resolveCard("no-such-card"), /no such card \(shipped: siam-v0\.3, monai-wholebody-ct/);
+  await using dir = await tempDir();
+  const p = join(dir.path, "mine.json");
+  const c = ct();
+  c.id = "mine";
+  await Deno.writeTextFile(p, JSON.stringify(c));
+  assertEquals((await resolveCard(p)).id, "mine");
+  c.inference.mode = "tiles";
+  await Deno.writeTextFile(p, JSON.stringify(c));
+  await assertRejects(() => resolveCard(p), /mine\.json: invalid model card: inference\.mode/);
+});
+
+Deno.test("cards: the listing names every shipped card", () => {
+  const t = cardsTable().split("\n");
+  assertEquals(t.length, 4);
+  assert(t[1].startsWith("siam-v0.3") && t[2].startsWith("monai-wholebody-ct") && t[3].startsWith("hnoseg-xs-brats"));
+  assert(t[2].includes("105") && t[2].includes("lowres") && t[3].includes("whole volume"));
+});

@@ -1,0 +1,193 @@
+import { join } from "../../lib/core/_std.ts";
+import { invert, multiply } from "../../lib/geometry/affine.ts";
+import { loadCard } from "../../lib/cards/card.ts";
+import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
+import {
+  type PipelineConfig,
+  postprocess,
+  predictLogits,
+  preprocess,
+  resampledAffine,
+} from "../../lib/run/nnunet_pipeline.ts";
+import { segment } from "../../lib/run/segment.ts";
+import { assert, assertClose, assertEquals } from "../_assert.ts";
+import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
+
+const ANALYTIC = join(GOLDEN, "analytic.onnx");
+const card = await loadCard(join(ROOT, "models", "testing", "analytic.json"));
+
+Deno.test("end to end: analytic.onnx on the phantom agrees with the golden labels (>= 99.9%), on the input grid", async () => {
+  const r = await segment(join(GOLDEN, "phantom.nii.gz"), {
+    models: ANALYTIC,
+    card,
+    patch: [64, 64, 48],
+    compute: "cpu",
+  });
+  const ref = await readNifti(join(GOLDEN, "phantom_labels_p64x64x48.nii.gz"));
+  const src = await readNifti(join(GOLDEN, "phantom.nii.gz"));
+  assertEquals(r.labels.dims, src.dims);
+  assertClose(r.labels.affine.flat(), src.affine.flat(), 1e-9);
+  assertEquals(r.geometry.resampled, [160, 120, 128]);
+  assertEquals(r.tiles, 4 * 3 * 5);
+  let agree = 0;
+  for (let i = 0; i < ref.data.length; i++) if (ref.data[i] === r.labels.data[i]) agree++;
+  const frac = agree / ref.data.length;
+  assert(frac >= 0.999, `agreement ${frac}`);
+  // Several classes present, not a degenerate output.
+  assert(new Set(r.labels.data).size >= 5);
+});
+
+/** A 3-D volume with a bright blob in a zero background, non-RAS affine. */
+function blob(): ReturnType<typeof makeVolume> {
+  const dims = [20, 18, 16];
+  const data = new Float32Array(20 * 18 * 16);
+  for (let z = 0; z < 16; z++) {
+    for (let y = 0; y < 18; y++) {
+      for (let x = 0; x < 20; x++) {
+        const d = Math.hypot(x - 10, y - 8, z - 7);
+        if (d < 6) data[x + 20 * (y + 18 * z)] = 100 + 10 * Math.cos(d);
+      }
+    }
+  }
+  return makeVolume(data, dims, [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]]);
+}
+
+const cfg = (upsample: boolean): PipelineConfig => ({
+  spacing: [0.75, 0.75, 0.75],
+  patch: [16, 16, 16],
+  step: 0.5,
+  sigmaScale: 1 / 8,
+  valueScale: 10,
+  upsample,
+});
+
+/** A voxel-wise "network": class 1 where the (z-scored) input is above 0, else 0. */
+const threshold = {
+  classes: 2,
+  predict: (tile: Float32Array) => {
+    const out = new Float32Array(2 * tile.length);
+    out.set(tile.map((v) => -v), 0);
+    out.set(tile, tile.length);
+    return Promise.resolve(out);
+  },
+};
+
+Deno.test("stages compose: crop box, resampled shape, labels pasted back in the input's axis order", async () => {
+  const v = blob();
+  const prep = preprocess(v, cfg(false));
+  // Canonical of this affine is (y, z, x) of the storage -> check the crop is tight around the blob.
+  assert(prep.croppedShape.every((s, k) => s < prep.canonicalShape[k]));
+  const { logits, classes } = await predictLogits(prep, [threshold], cfg(false));
+  const { labels } = await postprocess(prep, logits, classes, cfg(false));
+  assertEquals(labels.dims, v.dims);
+  // Labels are 1 inside the blob core and 0 far outside it.
+  assertEquals(labels.data[10 + 20 * (8 + 18 * 7)], 1);
+  assertEquals(labels.data[0], 0);
+  let inside = 0;
+  for (const l of labels.data) inside += l;
+  assert(inside > 500 && inside < 1000, `${inside} labelled voxels`);
+});
+
+Deno.test("--upsample: labels stay on the 0.75 mm canonical grid; its affine maps onto the input's world", async () => {
+  const v = blob();
+  const c = cfg(true);
+  const prep = preprocess(v, c);
+  const { logits, classes } = await predictLogits(prep, [threshold], c);
+  const { labels } = await postprocess(prep, logits, classes, c, 2);
+  const [rz, ry, rx] = prep.resampledShape;
+  assertEquals(labels.dims, [rx, ry, rz]);
+  const a = resampledAffine(prep);
+  // RAS, voxel sizes close to 0.75 (exactly crop/resampled * spacing).
+  for (let k = 0; k < 3; k++) {
+    assert(a[k][k] > 0 && Math.abs(a[k][k] - 0.75) < 0.05, `axis ${k}: ${a[k][k]}`);
+  }
+  // The centre of the blob (input voxel 10,8,7) lands on a labelled voxel of the upsampled grid.
+  const world = multiply(v.affine, [[10], [8], [7], [1]].map((r) => [r[0], 0, 0, 0]));
+  const p = multiply(invert(a), world).map((r) => Math.round(r[0]));
+  assertEquals(labels.data[p[0] + rx * (p[1] + ry * p[2])], 1);
+});
+
+Deno.test("without -P, a CPU run with little memory picks a smaller patch and says so", async () => {
+  const { tinyModel } = await import("../_models.ts");
+  const lines: string[] = [];
+  const r = await segment(join(GOLDEN, "phantom.nii.gz"), {
+    models: await tinyModel(false),
+    compute: "cpu",
+    availableMemory: () => 4 * 2 ** 30,
+    log: (l) => lines.push(l),
+  });
+  assertEquals(r.patch, [64, 64, 64]);
+  assert(lines.some((l) => /only 4\.0 GiB available: patch 64x64x64 instead of 256x256x192/.test(l)), lines.join("\n"));
+});
+
+Deno.test("prefetch: the next input is read and preprocessed ahead; same labels; errors surface in segment()", async () => {
+  const { createSegmenter } = await import("../../lib/run/segment.ts");
+  const s = createSegmenter({ models: ANALYTIC, card, patch: [64, 64, 48], compute: "cpu" });
+  try {
+    const phantom = join(GOLDEN, "phantom.nii.gz");
+    s.prefetch(phantom);
+    const a = await s.segment(phantom);
+    const b = await s.segment(phantom);
+    assertEquals(a.labels.data, b.labels.data);
+    s.prefetch("/no/such/scan.nii.gz");
+    let err = "";
+    try {
+      await s.segment("/no/such/scan.nii.gz");
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    assert(err.startsWith("/no/such/scan.nii.gz: cannot read"), err);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("folds run one after another into one accumulator: N folds = N sessions, N x tiles runs, one read", async () => {
+  const { segment: seg } = await import("../../lib/run/segment.ts");
+  const { tinyModel } = await import("../_models.ts");
+  const model = await tinyModel(false);
+  let created = 0, runs = 0, released = 0;
+  const backend = {
+    create: () => {
+      created++;
+      return Promise.resolve({
+        inputName: "x",
+        outputName: "logits",
+        classes: 18,
+        provider: "cpu",
+        run: (tile: Float32Array) => {
+          runs++;
+          return Promise.resolve(new Float32Array(18 * tile.length).map((_, i) => (i % 18) === 3 ? 1 : 0));
+        },
+        release: () => {
+          released++;
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+  await using dir = await tempDir();
+  const copies = await Promise.all([0, 1, 2].map(async (k) => {
+    const p = join(dir.path, `f${k}.onnx`);
+    await Deno.copyFile(model, p);
+    return p;
+  }));
+  const r = await seg(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [64, 64, 48], backend });
+  assertEquals(created, 3);
+  assertEquals(runs, 3 * r.tiles);
+  assertEquals(released, 3);
+  assertEquals(r.models.length, 3);
+});
+
+Deno.test("the default 256x256x192 patch on Colin27 completes and overlays the input exactly", {
+  ignore: !(await import("../_fixtures.ts")).haveFile((await import("../_fixtures.ts")).CH2),
+}, async () => {
+  const { CH2 } = await import("../_fixtures.ts");
+  const r = await segment(CH2, { models: ANALYTIC, card, patch: [256, 256, 192], compute: "cpu" });
+  const src = await readNifti(CH2);
+  assertEquals(r.labels.dims, src.dims);
+  assertClose(r.labels.affine.flat(), src.affine.flat(), 0);
+  assertEquals([r.labels.header.qformCode, r.labels.header.sformCode], [src.header.qformCode, src.header.sformCode]);
+  assertEquals(r.geometry.resampled, [236, 287, 241]);
+  assertEquals(r.tiles, 4);
+});

@@ -1,0 +1,46 @@
+import { scriptArgs } from "../../scripts/_cli.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { taskCommand } from "../_tasks.ts";
+
+const SCRIPTS = ["fetch-weights", "make-model", "regress", "bench"] as const;
+
+for (const name of SCRIPTS) {
+  Deno.test(`deno task ${name}: --help prints usage and exits 0; an unknown option is a one-line usage error (64)`, async () => {
+    const h = await taskCommand(name, ["--help"]).output();
+    const out = new TextDecoder().decode(h.stdout);
+    assertEquals(h.code, 0, new TextDecoder().decode(h.stderr));
+    assert(out.startsWith(`${name} `), out);
+    const bad = await taskCommand(name, ["--frobnicate"]).output();
+    const err = new TextDecoder().decode(bad.stderr).trim();
+    assertEquals(bad.code, 64, err);
+    assertEquals(err.split("\n").length, 1, err);
+    assert(err.startsWith(`${name}: Unknown option '--frobnicate'`) && err.endsWith("(see --help)"), err);
+  });
+}
+
+Deno.test("scriptArgs: values typed as parseArgs gives them, -h before --, missing values named", () => {
+  const calls: string[] = [];
+  const o = {
+    out: (s: string) => calls.push(`out ${s}`),
+    err: (s: string) => calls.push(`err ${s}`),
+    exit: (c: number): never => {
+      throw new Error(`exit ${c}`);
+    },
+  };
+  const spec = { options: { runs: { type: "string" as const, default: "3" } } };
+  assertEquals(scriptArgs("x [--runs N]", spec, { ...o, args: [] }).values.runs, "3");
+  let e = "";
+  try {
+    scriptArgs("x [--runs N]", spec, { ...o, args: ["--runs"] });
+  } catch (x) {
+    e = (x as Error).message;
+  }
+  assertEquals(e, "exit 64");
+  assert(calls.at(-1)!.startsWith("err x: Option '--runs <value>' argument missing"), calls.at(-1));
+  try {
+    scriptArgs("x [--runs N]", spec, { ...o, args: ["-h"] });
+  } catch (x) {
+    e = (x as Error).message;
+  }
+  assertEquals([e, calls.at(-1)], ["exit 0", "out x [--runs N]"]);
+});

@@ -337,7 +337,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
   const seg = await makeSegmenter(opts, io, progress, signal);
   const model = `${seg.card.name} v${seg.card.version}`;
   try {
-    await writeDerivativeMetadata(outDir, seg.options.classes === "spm" ? seg.card.spm!.classes : seg.card.classes, {
+    await writeDerivativeMetadata(outDir, seg.plan.labelTable, {
       bidsDir,
       source: await readDatasetDescription(bidsDir, { skipValidation: true }),
       model,

@@ -47,7 +47,7 @@ export {
   type Stage,
   type Timings,
 } from "./lib/run/segment.ts";
-export { type ClassInfo, loadCard, type ModelCard, SIAM_V03 } from "./lib/cards/card.ts";
+export { type ClassInfo, type ClassMerge, loadCard, type ModelCard, SIAM_V03 } from "./lib/cards/card.ts";
 export {
   type Inference,
   type Normalization,
@@ -68,7 +68,8 @@ export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionCo
 export type { Compute } from "./lib/cli/args.ts";
 export type { DownloadOptions, DownloadProgress } from "./lib/cards/download.ts";
 export type { Shape3 } from "./lib/geometry/resample.ts";
-export type { Fold, PipelineConfig } from "./lib/run/nnunet_pipeline.ts";
+export type { Fold } from "./lib/inference/sliding_window.ts";
+export { makePlan, type Plan, type PlanOptions } from "./lib/run/plan.ts";
 export type { TilePredictor } from "./lib/inference/tiling.ts";
 export type { JniftiWriteOptions } from "./lib/io/jnifti.ts";
 export type { Endian } from "./lib/io/bjdata.ts";

@@ -9,6 +9,7 @@ import monaiCt from "../../models/monai-wholebody-ct.json" with { type: "json" }
 import hnosegXs from "../../models/hnoseg-xs-brats.json" with { type: "json" };
 import { InputError, UsageError } from "../core/errors.ts";
 import type { NormalizeStep } from "../numerics/normalize.ts";
+import type { Inference } from "../inference/window.ts";
 
 /** One output class. */
 export interface ClassInfo {
@@ -75,41 +76,7 @@ export interface Preprocessing {
   normalize: "before-resampling" | "after-resampling";
 }
 
-/** Sliding-window inference over patches. */
-export interface SlidingWindowInference {
-  /** `sliding-window`. */
-  mode: "sliding-window";
-  /**
-   * Tile starts: `nnunet` (fewest tiles at a stride of at most
-   * (1 - overlap)·patch, spread evenly) or `monai` (scan interval
-   * int(patch·(1 - overlap)), the last window shifted back).
-   */
-  starts: "nnunet" | "monai";
-  /** Overlap between neighbouring tiles, as a fraction of the patch. */
-  overlap: number;
-  /** Padding of axes shorter than the patch (diff//2 before): zeros or edge replication. */
-  padding: "constant" | "replicate";
-  /**
-   * Gaussian importance weights with σ = sigmaScale·patch: `nnunet` (blurred
-   * delta scaled to maximum `valueScale`, zeros lifted to the smallest
-   * non-zero) or `monai` (product of 1-D curves, not normalised, clamped
-   * below at `minimum`).
-   */
-  blending: { type: "nnunet" | "monai"; sigmaScale: number; valueScale?: number; minimum?: number };
-}
-
-/** One network call on the whole (padded) volume. */
-export interface WholeVolumeInference {
-  /** `whole`. */
-  mode: "whole";
-  /** Each axis (z, y, x) is padded up to a multiple of these (1: any size). */
-  multiple: [number, number, number];
-  /** Padding (diff//2 before): zeros or edge replication. */
-  padding: "constant" | "replicate";
-}
-
-/** How the network is run. */
-export type Inference = SlidingWindowInference | WholeVolumeInference;
+export type { Inference, SlidingWindowInference, WholeVolumeInference } from "../inference/window.ts";
 
 /** A named group of labels (e.g. BraTS whole tumour = {1, 2, 3}). */
 export interface Region {
@@ -121,7 +88,23 @@ export interface Region {
   labels: number[];
 }
 
-/** A model card (see `models/siam-v0.3.json`). */
+/** A merge of the model's classes into fewer (e.g. SPM12's 6 tissues). */
+export interface ClassMerge {
+  /** The merged classes, in label order. */
+  classes: ClassInfo[];
+  /** `map[c]`: the merged class of model class `c`. */
+  map: number[];
+  /** Merged classes counted as intracranial. */
+  intracranial: number[];
+}
+
+/**
+ * A model card (see `models/siam-v0.3.json`). A parsed card (from
+ * {@linkcode validateCard}, {@linkcode loadCard}, {@linkcode shippedCard})
+ * has every optional stage field filled (`preprocessing`, `inference`,
+ * `resampling.method`/`back`, `input.layout`, `output.activation`) and the
+ * legacy flat fields (`tileStep`, `blending`, `spm`) read into them.
+ */
 export interface ModelCard {
   /** Card identifier (`siam-v0.3`). */
   id: string;
@@ -167,14 +150,26 @@ export interface ModelCard {
   regions?: Region[];
   /** Default patch (z, y, x). */
   patch: [number, number, number];
+  /**
+   * Memory model of a CPU run, for the automatic patch choice when no patch
+   * is given: about `baseBytes + bytesPerVoxel × patch voxels` at peak.
+   * Without it the card's patch is always used.
+   */
+  memory?: { baseBytes: number; bytesPerVoxel: number };
   /** Each patch axis must be a multiple of these (z, y, x). */
   patchMultiple: [number, number, number];
   /** Patch used by `--lowmem`. */
   lowmemPatch: [number, number, number];
-  /** Sliding-window step as a fraction of the patch. */
-  tileStep: number;
-  /** Tile blending (nnU-Net): Gaussian with sigma = patch × sigmaScale, maximum valueScale (filled from `inference` when absent). */
-  blending: { type: "gaussian"; sigmaScale: number; valueScale: number };
+  /**
+   * Legacy flat field (SIAM's card): the sliding-window step as a fraction
+   * of the patch. Read once into `inference.step`; absent from a parsed card.
+   */
+  tileStep?: number;
+  /**
+   * Legacy flat field (SIAM's card): nnU-Net's Gaussian blending. Read once
+   * into `inference.blending`; absent from a parsed card.
+   */
+  blending?: { type: "gaussian"; sigmaScale: number; valueScale: number };
   /**
    * Resampling: `method` `nnunet` (skimage-style spline resize of order
    * `image`; logits back with order `logits`), `monai` (MONAI `Spacing`
@@ -187,8 +182,13 @@ export interface ModelCard {
   classes: ClassInfo[];
   /** Indices of intracranial classes (for total intracranial volume). */
   intracranial: number[];
-  /** SPM12 6-class merge: classes and the map from each model class. */
-  spm?: { classes: ClassInfo[]; map: number[]; intracranial: number[] };
+  /**
+   * Class merges by name (`-C NAME`), e.g. SIAM's `spm`: the SPM12 6-class
+   * merge. Labels become the argmax of the merged probabilities.
+   */
+  merges?: Record<string, ClassMerge>;
+  /** Legacy field: the `spm` merge. Read once into `merges.spm`; absent from a parsed card. */
+  spm?: ClassMerge;
   /** Weight files, download URL prefixes and checksums. */
   weights: {
     /** File names of the folds, in fold order. */
@@ -224,8 +224,7 @@ function checkStep(step: NormalizationStep, where: string, field: string): void 
   }
 }
 
-function checkInference(c: ModelCard, where: string): void {
-  const inf = c.inference!;
+function checkInference(inf: Inference, where: string): void {
   need(
     inf && oneOf(inf.mode, ["sliding-window", "whole"]),
     where,
@@ -246,6 +245,9 @@ function checkInference(c: ModelCard, where: string): void {
     where,
     "inference.overlap must be in [0, 1)",
   );
+  if (inf.step !== undefined) {
+    need(typeof inf.step === "number" && inf.step > 0 && inf.step <= 1, where, "inference.step must be in (0, 1]");
+  }
   const b = inf.blending;
   need(b && oneOf(b.type, ["nnunet", "monai"]), where, `inference.blending.type must be "nnunet" or "monai"`);
   need(b.sigmaScale > 0, where, "inference.blending.sigmaScale must be positive");
@@ -253,10 +255,38 @@ function checkInference(c: ModelCard, where: string): void {
   if (b.minimum !== undefined) need(b.minimum > 0, where, "inference.blending.minimum must be positive");
 }
 
-/** Checks a parsed card's shape and consistency; returns it typed. Errors name the offending field. */
+function checkMerge(m: ClassMerge, classes: number, where: string, name: string): void {
+  need(
+    m && Array.isArray(m.classes) && m.classes.length >= 2 && Array.isArray(m.map) && m.map.length === classes &&
+      m.map.every((k) => Number.isInteger(k) && k >= 0 && k < m.classes.length),
+    where,
+    `merges.${name} needs classes and a map of ${classes} entries into them`,
+  );
+  m.classes.forEach((k, i) =>
+    need(
+      k.index === i && typeof k.name === "string" && typeof k.abbreviation === "string" && k.color?.length === 4,
+      where,
+      `merges.${name}.classes[${i}] needs index ${i}, name, abbreviation and a 4-value color`,
+    )
+  );
+  need(
+    Array.isArray(m.intracranial) && m.intracranial.every((i) => Number.isInteger(i) && i >= 0 && i < m.classes.length),
+    where,
+    `merges.${name}.intracranial lists an unknown class`,
+  );
+}
+
+/**
+ * Parses a card: checks its shape and consistency (errors name the
+ * offending field) and returns a new, complete card. Pure: `raw` is not
+ * changed. The legacy flat fields (`tileStep`, `blending`, `spm`) are read
+ * once into `inference` and `merges`; every optional stage field gets its
+ * default (nnU-Net's), so code downstream reads one schema. Parsing a
+ * parsed card gives an equal card.
+ */
 export function validateCard(raw: unknown, where: string): ModelCard {
-  const c = raw as ModelCard;
-  need(c && typeof c === "object", where, "not an object");
+  need(raw && typeof raw === "object" && !Array.isArray(raw), where, "not an object");
+  const c = structuredClone(raw) as ModelCard;
   for (const k of ["id", "name", "version"] as const) need(typeof c[k] === "string", where, `"${k}" must be a string`);
   need(c.input && typeof c.input.name === "string", where, "input.name must be a string");
   need(Number.isInteger(c.input.channels) && c.input.channels >= 1, where, "input.channels must be a positive integer");
@@ -271,6 +301,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   if (c.input.layout !== undefined) {
     need(oneOf(c.input.layout, ["zyx", "xyz"]), where, `input.layout must be "zyx" or "xyz"`);
   }
+  c.input.layout ??= "zyx";
   need(Array.isArray(c.input.normalization), where, "input.normalization must be an array");
   need(
     c.input.normalization.length === 1 || c.input.normalization.length === c.input.channels,
@@ -287,6 +318,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   if (c.output.activation !== undefined) {
     need(oneOf(c.output.activation, ["softmax", "none"]), where, `output.activation must be "softmax" or "none"`);
   }
+  c.output.activation ??= "softmax";
   need(triple(c.spacing), where, `"spacing" must be 3 positive numbers`);
   if (c.spacings !== undefined) {
     need(c.spacings && typeof c.spacings === "object", where, "spacings must be an object");
@@ -302,6 +334,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       `preprocessing.normalize must be "before-resampling" or "after-resampling"`,
     );
   }
+  c.preprocessing ??= { orientation: "RAS", crop: "nonzero", normalize: "before-resampling" };
   need(c.resampling && typeof c.resampling === "object", where, "resampling must be an object");
   need([1, 3].includes(c.resampling.image), where, "resampling.image must be 1 or 3");
   need([1, 3].includes(c.resampling.logits), where, "resampling.logits must be 1 or 3");
@@ -315,25 +348,47 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   if (c.resampling.back !== undefined) {
     need(oneOf(c.resampling.back, ["logits", "labels"]), where, `resampling.back must be "logits" or "labels"`);
   }
-  if (c.inference !== undefined) checkInference(c, where);
-  if (c.inference?.mode === "whole") {
+  c.resampling.method ??= "nnunet";
+  c.resampling.back ??= c.resampling.method === "monai" ? "labels" : "logits";
+  // The legacy flat fields, read once into `inference`.
+  if (c.inference === undefined) {
+    need(
+      typeof c.tileStep === "number" && c.tileStep > 0 && c.tileStep <= 1,
+      where,
+      "tileStep must be in (0, 1] (or give inference)",
+    );
+    need(c.blending && c.blending.type === "gaussian", where, `blending.type must be "gaussian"`);
+    need(c.blending.sigmaScale > 0 && c.blending.valueScale > 0, where, "blending needs positive sigmaScale and valueScale");
+    c.inference = {
+      mode: "sliding-window",
+      starts: "nnunet",
+      overlap: 1 - c.tileStep,
+      step: c.tileStep,
+      padding: "constant",
+      blending: { type: "nnunet", sigmaScale: c.blending.sigmaScale, valueScale: c.blending.valueScale },
+    };
+  } else {
+    checkInference(c.inference, where);
+    const inf = c.inference;
+    if (inf.mode === "sliding-window" && inf.starts === "nnunet") inf.step ??= c.tileStep ?? 1 - inf.overlap;
+  }
+  delete c.tileStep;
+  delete c.blending;
+  if (c.inference.mode === "whole") {
     // Patch fields do not apply; fill them so patch-aware code sees one consistent value.
     c.patch ??= [...c.inference.multiple];
     c.patchMultiple ??= [...c.inference.multiple];
     c.lowmemPatch ??= [...c.inference.multiple];
-    c.tileStep ??= 1;
-    c.blending ??= { type: "gaussian", sigmaScale: 0.125, valueScale: 1 }; // unused without tiles
-  } else if (c.inference) {
-    c.tileStep ??= 1 - c.inference.overlap;
-    const b = c.inference.blending;
-    c.blending ??= { type: "gaussian", sigmaScale: b.sigmaScale, valueScale: b.valueScale ?? 1 };
   }
   for (const k of ["patch", "patchMultiple", "lowmemPatch"] as const) {
     need(triple(c[k]), where, `"${k}" must be 3 positive numbers`);
   }
-  need(c.tileStep > 0 && c.tileStep <= 1, where, "tileStep must be in (0, 1]");
-  if (!c.inference) {
-    need(c.blending && c.blending.type === "gaussian", where, `blending.type must be "gaussian"`);
+  if (c.memory !== undefined) {
+    need(
+      c.memory && c.memory.baseBytes >= 0 && c.memory.bytesPerVoxel > 0,
+      where,
+      "memory needs baseBytes >= 0 and bytesPerVoxel > 0",
+    );
   }
   need(Array.isArray(c.classes) && c.classes.length >= 2, where, "classes must list at least 2 classes");
   c.classes.forEach((k, i) =>
@@ -343,13 +398,6 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       `classes[${i}] needs index ${i}, name, abbreviation and a 4-value color`,
     )
   );
-  for (const k of [...c.classes, ...(c.spm?.classes ?? [])]) {
-    need(
-      k.bids === undefined || isBidsLabel(k.bids),
-      where,
-      `class "${k.name}": bids "${k.bids}" is not a standard BIDS label`,
-    );
-  }
   need(Array.isArray(c.intracranial), where, "intracranial must be an array (may be empty)");
   need(
     c.intracranial.every((i) => Number.isInteger(i) && i >= 0 && i < c.classes.length),
@@ -367,11 +415,21 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       )
     );
   }
-  if (c.spm) {
+  // The legacy `spm` field, read once into `merges`.
+  if (c.spm !== undefined) {
+    need(c.merges?.spm === undefined, where, "spm and merges.spm both given");
+    c.merges = { ...c.merges, spm: c.spm };
+    delete c.spm;
+  }
+  if (c.merges !== undefined) {
+    need(c.merges && typeof c.merges === "object" && !Array.isArray(c.merges), where, "merges must be an object");
+    for (const [name, m] of Object.entries(c.merges)) checkMerge(m, c.classes.length, where, name);
+  }
+  for (const k of [...c.classes, ...Object.values(c.merges ?? {}).flatMap((m) => m.classes)]) {
     need(
-      c.spm.map.length === c.classes.length && c.spm.map.every((m) => m >= 0 && m < c.spm!.classes.length),
+      k.bids === undefined || isBidsLabel(k.bids),
       where,
-      "spm.map",
+      `class "${k.name}": bids "${k.bids}" is not a standard BIDS label`,
     );
   }
   need(
@@ -383,29 +441,15 @@ export function validateCard(raw: unknown, where: string): ModelCard {
   return c;
 }
 
-/** Whether a card runs exactly nnU-Net's single-channel pipeline (SIAM): the path of `lib/pipeline.ts`. */
-export function isNnunetCard(card: ModelCard): boolean {
-  const steps = card.input.normalization.flat();
-  return card.input.channels === 1 && !card.preprocessing && !card.inference &&
-    (card.input.layout ?? "zyx") === "zyx" &&
-    (card.resampling.method ?? "nnunet") === "nnunet" && (card.resampling.back ?? "logits") === "logits" &&
-    steps.length === 1 && steps[0].type === "zscore";
-}
-
-/** The card's preprocessing (nnU-Net's when it names none). */
+/** The card's preprocessing (filled by parsing; nnU-Net's for a card that was not parsed). */
 export function preprocessingOf(card: ModelCard): Preprocessing {
   return card.preprocessing ?? { orientation: "RAS", crop: "nonzero", normalize: "before-resampling" };
 }
 
-/** The card's inference (the nnU-Net sliding window from `tileStep` and `blending` when it names none). */
+/** The card's inference (filled by parsing). */
 export function inferenceOf(card: ModelCard): Inference {
-  return card.inference ?? {
-    mode: "sliding-window",
-    starts: "nnunet",
-    overlap: 1 - card.tileStep,
-    padding: "constant",
-    blending: { type: "nnunet", sigmaScale: card.blending.sigmaScale, valueScale: card.blending.valueScale },
-  };
+  if (card.inference) return card.inference;
+  return validateCard(card, card.id ?? "card").inference!;
 }
 
 /** The normalisation steps of channel `k`. */
@@ -463,37 +507,36 @@ export async function loadCard(path: string): Promise<ModelCard> {
 }
 
 /**
- * Estimated peak memory (bytes) of a CPU run with this patch, from
- * `deno task bench` on the siam-v0.3 preset without the arena: 10.4 GiB at
- * 256x256x192, 3.8 GiB at 128^3 (ch2, one fold) — about 2 GiB plus 0.7 kB
- * per patch voxel.
+ * Estimated peak memory (bytes) of a CPU run with this patch, from the
+ * card's memory model (`memory`); undefined for a card without one. SIAM's
+ * (measured with `deno task bench` on the siam-v0.3 preset without the
+ * arena: 10.4 GiB at 256x256x192, 3.8 GiB at 128^3, ch2, one fold) is about
+ * 2 GiB plus 0.7 kB per patch voxel.
  */
-export function estimatePeakBytes(patch: number[]): number {
-  return 2 * 2 ** 30 + 700 * patch[0] * patch[1] * patch[2];
+export function estimatePeakBytes(card: ModelCard, patch: number[]): number | undefined {
+  if (!card.memory) return undefined;
+  return card.memory.baseBytes + card.memory.bytesPerVoxel * patch[0] * patch[1] * patch[2];
 }
 
 /**
  * The patch to use when none was asked for: the card's default if its
  * estimated peak fits in `availableBytes` (with 10% to spare), else the
  * low-memory patch, else the smallest valid patch that fits (at least the
- * patch multiple). Returns the patch and whether it was reduced.
+ * patch multiple). Returns the patch and whether it was reduced. A card
+ * without a memory model keeps its patch.
  */
 export function choosePatch(
   card: ModelCard,
   availableBytes: number,
 ): { patch: [number, number, number]; reduced: boolean } {
-  const fits = (p: number[]) => estimatePeakBytes(p) <= availableBytes * 0.9;
+  const fits = (p: number[]) => (estimatePeakBytes(card, p) ?? 0) <= availableBytes * 0.9;
   if (fits(card.patch)) return { patch: [...card.patch], reduced: false };
   if (fits(card.lowmemPatch)) return { patch: [...card.lowmemPatch], reduced: true };
   let p = [...card.lowmemPatch] as [number, number, number];
   while (!fits(p)) {
     const next = p.map((v, k) =>
       Math.max(card.patchMultiple[k], Math.floor(v / 2 / card.patchMultiple[k]) * card.patchMultiple[k])
-    ) as [
-      number,
-      number,
-      number,
-    ];
+    ) as [number, number, number];
     if (next.every((v, k) => v === p[k])) break;
     p = next;
   }
@@ -550,7 +593,7 @@ export const SHIPPED_CARDS: readonly string[] = Object.keys(SHIPPED);
 export function shippedCard(id: string): ModelCard | undefined {
   if (id === "siam-v0.3") return SIAM_V03;
   const raw = SHIPPED[id];
-  return raw === undefined ? undefined : validateCard(structuredClone(raw), `models/${id}.json`);
+  return raw === undefined ? undefined : validateCard(raw, `models/${id}.json`);
 }
 
 /**

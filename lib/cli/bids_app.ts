@@ -247,8 +247,9 @@ export async function bidsGroup(
   scans: BidsScan[],
   o: BidsGroupOptions,
 ): Promise<{ table: string; rows: number }> {
-  const classes = o.spm && o.card.spm ? o.card.spm.classes : o.card.classes;
-  const intracranial = o.spm && o.card.spm ? o.card.spm.intracranial : o.card.intracranial;
+  const merge = o.spm ? o.card.merges?.spm : undefined;
+  const classes = merge ? merge.classes : o.card.classes;
+  const intracranial = merge ? merge.intracranial : o.card.intracranial;
   const rows: VolumeRow[] = [];
   for (const s of scans) {
     const dseg = bidsOutputs(outDir, s).dseg;

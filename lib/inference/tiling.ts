@@ -1,8 +1,8 @@
 /**
  * Sliding-window inference (nnU-Net's `predict_sliding_window_return_logits`):
  * zero padding up to the patch, tile starts for a step fraction, Gaussian
- * importance weights, and the tile loop that feeds a network callback into a
- * {@linkcode LogitAccumulator}.
+ * importance weights, tile extraction (the loop itself is
+ * `sliding_window.ts`).
  *
  * Arrays are (z, y, x) with x fastest.
  *
@@ -163,61 +163,5 @@ export interface TileProgress {
   seconds: number;
 }
 
-/** Options for {@linkcode slidingWindow}. */
-export interface SlidingWindowOptions {
-  /** Tile step as a fraction of the patch. @default 0.5 */
-  step?: number;
-  /** Called after each tile. */
-  onTile?: (p: TileProgress) => void;
-  /** Stops between tiles when aborted. */
-  signal?: AbortSignal;
-  /**
-   * Start the next tile's network call before adding the current one (hides
-   * accumulation behind a GPU; costs one more tile of logits in memory).
-   * @default false
-   */
-  overlap?: boolean;
-}
-
-/**
- * Runs `predict` over every tile of an already padded image and adds
- * `logits * gaussian` into `acc`. Returns the seconds spent in `predict`
- * calls (from call to result).
- */
-export async function slidingWindow(
-  image: Float32Array,
-  shape: Shape3,
-  patch: Shape3,
-  predict: TilePredictor,
-  acc: LogitAccumulator,
-  options: SlidingWindowOptions = {},
-): Promise<number> {
-  const starts = tileStarts(shape, patch, options.step ?? 0.5);
-  const tiles: number[][] = [];
-  for (const z of starts[0]) for (const y of starts[1]) for (const x of starts[2]) tiles.push([z, y, x]);
-  // Two input buffers: with `overlap`, the next tile's network call runs (on
-  // ONNX Runtime's threads) while this thread adds the previous tile.
-  const buffers = [new Float32Array(patch[0] * patch[1] * patch[2]), new Float32Array(patch[0] * patch[1] * patch[2])];
-  let spent = 0;
-  const launch = (t: number) => {
-    options.signal?.throwIfAborted();
-    const buf = buffers[t % 2];
-    extractTile(image, shape, tiles[t], patch, buf);
-    const t0 = performance.now();
-    return predict(buf, patch).then((logits) => ({ logits, seconds: (performance.now() - t0) / 1000 }));
-  };
-  let pending = launch(0);
-  for (let t = 0; t < tiles.length; t++) {
-    const { logits, seconds } = await pending;
-    spent += seconds;
-    const more = t + 1 < tiles.length;
-    if (more && options.overlap) pending = launch(t + 1);
-    acc.addTile(logits, tiles[t], patch);
-    if (more && !options.overlap) pending = launch(t + 1);
-    options.onTile?.({ tile: t + 1, tiles: tiles.length, seconds });
-  }
-  acc.endFold();
-  return spent;
-}
-
 export { LogitAccumulator };
+

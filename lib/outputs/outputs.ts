@@ -127,7 +127,7 @@ export async function writeOutputs(path: string, r: SegmentResult, o: OutputOpti
     written.push(s);
   }
   if (o.vol) {
-    const intracranial = spm ? o.card.spm?.intracranial ?? [] : o.card.intracranial;
+    const intracranial = spm ? o.card.merges?.spm?.intracranial ?? [] : o.card.intracranial;
     await appendVolumes(o.vol, [tissueVolumes(r.labels, r.labelTable, intracranial, o.inputName ?? "")]);
     written.push(o.vol);
   }

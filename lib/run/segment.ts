@@ -6,67 +6,34 @@
  *
  * @module
  */
-import { parsePatch } from "../cli/args.ts";
 import type { Compute } from "../cli/args.ts";
 import { SiamizeError, UsageError } from "../core/errors.ts";
-import {
-  checkPatch,
-  choosePatch,
-  type ClassInfo,
-  isNnunetCard,
-  type ModelCard,
-  SIAM_V03,
-  spacingOf,
-} from "../cards/card.ts";
-import { segmentWithCard } from "./card_segment.ts";
-import { readChannels } from "../io/channels.ts";
+import { choosePatch, type ClassInfo, type ModelCard } from "../cards/card.ts";
+import { readChannels, splitChannels } from "../io/channels.ts";
 import { readVolume } from "../io/read.ts";
 import { rewriteForProvider } from "../engine/passes/rewrites.ts";
 import type { Volume } from "../io/nifti.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "../engine/ort.ts";
-import {
-  type Fold,
-  type PipelineConfig,
-  postprocess,
-  predictLogits,
-  type Prepared,
-  preprocess,
-} from "./nnunet_pipeline.ts";
+import type { Fold } from "../inference/sliding_window.ts";
+import { finish, predict, type Prepared, prepare } from "./pipeline.ts";
+import { makePlan, type Plan, type PlanOptions } from "./plan.ts";
 import type { Shape3 } from "../geometry/resample.ts";
 import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
 import type { DownloadProgress } from "../cards/download.ts";
 import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "../cards/weights.ts";
 
 /** Options of a segmentation, named like siamize's long flags. */
-export interface SegmentOptions {
+export interface SegmentOptions extends PlanOptions {
   /**
    * Models as `-M`: fold digits (`0`-`4`), `"all"`, file names in the cache,
    * or paths to `.onnx` files; an array or one comma-separated string.
    * @default "0"
    */
   models?: string | string[];
-  /** The model card. @default SIAM v0.3 */
-  card?: ModelCard;
   /** Execution provider. @default "auto" */
   compute?: Compute;
   /** GPU device id. @default 0 */
   gpu?: number;
-  /** CPU threads. @default min(cores, 16) */
-  threads?: number;
-  /** Patch (z, y, x) or `"ZxYxX"`. @default the card's (256x256x192 for SIAM) */
-  patch?: [number, number, number] | string;
-  /** Isotropic working spacing in mm, or a name from the card's `spacings` (`highres`, `lowres`). @default the card's (0.75) */
-  spacing?: number | string;
-  /** Keep the working-spacing canonical grid instead of the input's grid. @default false */
-  upsample?: boolean;
-  /** `"18"`: every SIAM class; `"spm"`: the 6 SPM12 tissue classes (GM, WM, CSF, Bone, Soft, Air). @default "18" */
-  classes?: "18" | "spm";
-  /** Also return probability maps (softmax of the fold-averaged logits). @default false */
-  tpm?: boolean;
-  /** Softmax temperature for probabilities (and the SPM merge). @default 1 */
-  tpmT?: number;
-  /** Use the card's low-memory patch (192x192x128 for SIAM) and no arena. @default false */
-  lowmem?: boolean;
   /** Disable ONNX Runtime's CPU memory arena. @default true on CPU (see README) */
   noArena?: boolean;
   /** Weights cache folder. @default $SIAMIZE_CACHE_DIR or ~/.cache/siamize/models */
@@ -201,6 +168,8 @@ function systemAvailable(): number {
 export class Segmenter {
   /** The options it was made with. */
   readonly options: SegmentOptions;
+  /** The validated plan (card, patch, spacing, merge, output grid). */
+  readonly plan: Plan;
   /** The model card in use. */
   readonly card: ModelCard;
   /** Patch (z, y, x) in use. */
@@ -214,21 +183,12 @@ export class Segmenter {
   #prefetched = new Map<string, Promise<Prefetched>>();
   #backend: Backend;
 
-  /** Validates options (patch, models) without loading anything. */
+  /** Makes the plan (every option/card conflict is a usage error here) and resolves the model paths, loading nothing. */
   constructor(options: SegmentOptions = {}) {
     this.options = options;
-    this.card = options.card ?? SIAM_V03;
-    const patch = options.patch === undefined
-      ? (options.lowmem ? this.card.lowmemPatch : this.card.patch)
-      : typeof options.patch === "string"
-      ? parsePatch(options.patch)
-      : options.patch;
-    if (this.card.inference?.mode === "whole" && options.patch !== undefined) {
-      throw new UsageError(`-P: the ${this.card.name} card runs the whole volume (no patches)`);
-    }
-    const bad = checkPatch(this.card, patch);
-    if (bad) throw new UsageError(bad);
-    this.patch = [...patch] as Shape3;
+    this.plan = makePlan(options);
+    this.card = this.plan.card;
+    this.patch = [...this.plan.patch];
     const specs = options.models === undefined
       ? ["0"]
       : typeof options.models === "string"
@@ -237,18 +197,6 @@ export class Segmenter {
     this.models = resolveModels(specs, this.card, options.cacheDir ?? cacheDir());
     this.threads = options.threads ?? defaultThreads();
     this.#backend = options.backend ?? ortBackend;
-  }
-
-  /** Numerical configuration of the pipeline. */
-  get config(): PipelineConfig {
-    return {
-      spacing: spacingOf(this.card, this.options.spacing),
-      patch: this.patch,
-      step: this.card.tileStep,
-      sigmaScale: this.card.blending.sigmaScale,
-      valueScale: this.card.blending.valueScale,
-      upsample: this.options.upsample ?? false,
-    };
   }
 
   /**
@@ -372,45 +320,53 @@ export class Segmenter {
    * `segment()` call.
    */
   prefetch(path: string): void {
-    if (this.#prefetched.has(path) || !isNnunetCard(this.card)) return;
+    if (this.#prefetched.has(path)) return;
     const job = (async (): Promise<Prefetched> => {
       await new Promise((r) => setTimeout(r, 0));
       const t0 = now();
-      const volume = await readVolume(path);
+      const volume = await this.#read(path);
       const t1 = now();
-      const prep = preprocess(volume, this.config); // the patch does not enter preprocessing
+      // The patch does not enter preparation.
+      const prep = prepare(volume, this.card, this.plan.spacing, path);
       return { volume, prep, read: t1 - t0, preprocess: now() - t1 };
     })();
     job.catch(() => {});
     this.#prefetched.set(path, job);
   }
 
-  /** Segments a file path or an in-memory volume. */
+  /** Reads an input: one file, or the card's channels (a 4-D file or comma-separated files). */
+  #read(path: string): Promise<Volume> {
+    return this.card.input.channels === 1 ? readVolume(path) : readChannels(path, this.card);
+  }
+
+  /** Segments a file path (or the card's channels, comma-separated) or an in-memory volume. */
   async segment(input: string | Volume): Promise<SegmentResult> {
     const t0 = now();
     const signal = this.options.signal;
+    const o = this.options;
     const stage = (s: Stage) => {
       signal?.throwIfAborted();
-      this.options.onStage?.(s);
+      o.onStage?.(s);
     };
     signal?.throwIfAborted();
+    const label = typeof input === "string" ? input : "";
+    if (typeof input === "string" && this.card.input.channels > 1) {
+      const n = splitChannels(input).length;
+      if (n > 1 && n !== this.card.input.channels) {
+        throw new UsageError(
+          `-i ${input}: ${n} files; the ${this.card.name} card takes ${this.card.input.channels} channels (${
+            (this.card.input.names ?? []).join(", ")
+          })`,
+        );
+      }
+    }
     await this.ensureModels();
     const pending = typeof input === "string" ? this.#prefetched.get(input) : undefined;
     if (pending) this.#prefetched.delete(input as string);
     if (!pending && typeof input === "string") stage("read");
     const ready = pending ? await pending : undefined;
-    const generic = !isNnunetCard(this.card);
-    const read = (p: string) => generic ? readChannels(p, this.card) : readVolume(p);
-    const volume = ready ? ready.volume : typeof input === "string" ? await read(input) : input;
+    const volume = ready ? ready.volume : typeof input === "string" ? await this.#read(input) : input;
     const tRead = now();
-    if (generic) {
-      return await segmentWithCard(this, volume, typeof input === "string" ? input : "", {
-        start: t0,
-        read: tRead - t0,
-      });
-    }
-    const spm = this.options.classes === "spm";
-    if (spm && !this.card.spm) throw new UsageError(`-C spm: the ${this.card.name} card has no SPM merge`);
     let load = 0;
     {
       // The first session decides the provider (and so whether to overlap,
@@ -419,12 +375,15 @@ export class Segmenter {
       if (!this.#sessions[0]) stage("load");
       const first = await this.#session(0);
       load += now() - t;
-      if (first.provider === "cpu" && this.options.patch === undefined && !this.options.lowmem && !this.#patchChecked) {
+      if (
+        first.provider === "cpu" && !this.plan.patchGiven && !o.lowmem && !this.plan.whole && this.card.memory &&
+        !this.#patchChecked
+      ) {
         this.#patchChecked = true;
-        const available = (this.options.availableMemory ?? systemAvailable)();
+        const available = (o.availableMemory ?? systemAvailable)();
         const c = choosePatch(this.card, available);
         if (c.reduced) {
-          this.options.log?.(
+          o.log?.(
             `only ${(available / 2 ** 30).toFixed(1)} GiB available: patch ${c.patch.join("x")} instead of ${
               this.patch.join("x")
             }`,
@@ -434,44 +393,41 @@ export class Segmenter {
       }
     }
     const tLoad = now();
-    const cfg = this.config;
     if (!ready) stage("preprocess");
-    const prep: Prepared = ready ? ready.prep : preprocess(volume, cfg);
+    const prep = ready ? ready.prep : prepare(volume, this.card, this.plan.spacing, label || "input");
     const tPre = now();
     const folds = this.models.length;
     stage("inference");
     const run: FoldRun = { load: 0, provider: "" };
-    const out = await predictLogits(prep, this.folds(run), cfg, {
-      signal: this.options.signal,
+    const out = await predict(prep, this.folds(run), this.card, this.patch, {
+      signal,
       // On a GPU, hide accumulation behind the next tile; on the CPU the
       // network has every core and the extra tile of logits costs memory.
       overlap: this.#sessions[0].provider !== "cpu",
       folds,
-      onTile: (p) => this.options.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
+      onTile: (p) => o.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });
     const tInf = now();
     stage("postprocess");
-    const seg = await postprocess(prep, out.logits, out.classes, cfg, this.threads, {
-      probabilities: this.options.tpm,
-      temperature: this.options.tpmT,
-      merge: spm ? { map: this.card.spm!.map, classes: this.card.spm!.classes.length } : undefined,
+    const plan = this.plan;
+    const seg = await finish(prep, out.logits, out.classes, this.card, {
+      probabilities: plan.probabilities,
+      temperature: plan.temperature,
+      merge: plan.merge,
+      grid: plan.grid,
+      threads: this.threads,
     });
     const tPost = now();
     return {
       labels: seg.labels,
       probabilities: seg.probabilities,
       input: volume,
-      volumes: tissueVolumes(
-        seg.labels,
-        spm ? this.card.spm!.classes : this.card.classes,
-        spm ? this.card.spm!.intracranial : this.card.intracranial,
-        typeof input === "string" ? input : "",
-      ),
-      labelTable: spm ? this.card.spm!.classes : this.card.classes,
+      volumes: tissueVolumes(seg.labels, plan.labelTable, plan.intracranial, label),
+      labelTable: plan.labelTable,
       provider: run.provider,
       adapter: run.adapter,
       threads: this.threads,
-      patch: this.patch,
+      patch: plan.whole ? prep.resampledShape : this.patch,
       tiles: out.tiles,
       models: this.models.map((m) => m.path),
       geometry: {
@@ -479,14 +435,14 @@ export class Segmenter {
         cropped: prep.croppedShape,
         resampled: prep.resampledShape,
         spacing: prep.spacing,
-        nonFinite: prep.stats.nonFinite,
+        nonFinite: prep.nonFinite,
       },
-      /** Seconds per stage. */
       timings: {
         read: ready ? ready.read : tRead - t0,
         load: load + run.load,
         preprocess: ready ? ready.preprocess : tPre - tLoad,
         inference: out.inferenceSeconds,
+        // The tile loop outside the network (padding, tiles, blending), so the stages add up to the total.
         accumulate: Math.max(0, tInf - tPre - out.inferenceSeconds - run.load),
         postprocess: tPost - tInf,
         total: tPost - t0,

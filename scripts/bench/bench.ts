@@ -37,7 +37,8 @@ const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--
   --threads  CPU threads for the runs`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
-import { preprocess } from "../../lib/run/nnunet_pipeline.ts";
+import { prepare } from "../../lib/run/pipeline.ts";
+import { SIAM_V03 } from "../../lib/cards/card.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { resize } from "../../lib/geometry/resample.ts";
 import type { RunReport } from "../../lib/run/report.ts";
@@ -112,18 +113,10 @@ async function benchGzip(input: string, runs: number): Promise<string[]> {
 
 async function benchStages(input: string, runs: number, threads: number): Promise<string[]> {
   const v = await readNifti(input);
-  const cfg = {
-    spacing: [0.75, 0.75, 0.75] as [number, number, number],
-    patch: [256, 256, 192] as [number, number, number],
-    step: 0.5,
-    sigmaScale: 1 / 8,
-    valueScale: 10,
-    upsample: false,
-  };
   const pre: number[] = [], post: number[] = [];
   let shapes = "";
   for (let i = 0; i < runs; i++) {
-    const [tp, prep] = await time(() => preprocess(v, cfg));
+    const [tp, prep] = await time(() => prepare(v, SIAM_V03, [0.75, 0.75, 0.75]));
     pre.push(tp);
     // 18 channels of logits on the resampled grid (content does not change the cost).
     const n = prep.image.length;

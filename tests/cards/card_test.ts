@@ -4,7 +4,6 @@ import { ROOT, tempDir } from "../_fixtures.ts";
 import {
   channelNormalization,
   inferenceOf,
-  isNnunetCard,
   resolveCard,
   SHIPPED_CARDS,
   shippedCard,
@@ -16,11 +15,13 @@ import { cardsTable } from "../../lib/cli/cards.ts";
 
 const ct = () => JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "monai-wholebody-ct.json")));
 
-Deno.test("cards: the shipped cards validate; SIAM stays on the nnU-Net path", () => {
+Deno.test("cards: the shipped cards validate; SIAM's stages are nnU-Net's", () => {
   assertEquals([...SHIPPED_CARDS], ["siam-v0.3", "monai-wholebody-ct", "hnoseg-xs-brats"]);
-  assert(isNnunetCard(SIAM_V03));
+  assertEquals(SIAM_V03.preprocessing, { orientation: "RAS", crop: "nonzero", normalize: "before-resampling" });
+  assertEquals([SIAM_V03.resampling.method, SIAM_V03.resampling.back], ["nnunet", "logits"]);
+  assertEquals(Object.keys(SIAM_V03.merges ?? {}), ["spm"]);
   const m = shippedCard("monai-wholebody-ct")!;
-  assert(!isNnunetCard(m));
+  assertEquals([m.resampling.method, m.resampling.back], ["monai", "labels"]);
   assertEquals(m.classes.length, 105);
   assertEquals(m.classes[5].abbreviation, "liver");
   assertEquals(channelNormalization(m, 0).map((s) => s.type), ["zscore-nonzero", "rescale"]);
@@ -33,7 +34,39 @@ Deno.test("cards: the shipped cards validate; SIAM stays on the nnU-Net path", (
   assertEquals(inferenceOf(h).mode, "whole");
   // SIAM's derived inference is nnU-Net's sliding window.
   const s = inferenceOf(SIAM_V03);
-  assert(s.mode === "sliding-window" && s.starts === "nnunet" && s.overlap === 0.5 && s.padding === "constant");
+  assert(s.mode === "sliding-window" && s.starts === "nnunet" && s.step === 0.5 && s.padding === "constant");
+});
+
+Deno.test("cards: parsing is pure, reads the legacy flat fields once, and keeps a step as given", () => {
+  const legacy = {
+    ...structuredClone(SIAM_V03),
+    inference: undefined,
+    merges: undefined,
+    tileStep: 0.3,
+    blending: { type: "gaussian", sigmaScale: 0.125, valueScale: 10 },
+    spm: structuredClone(SIAM_V03.merges!.spm),
+  };
+  const before = JSON.stringify(legacy);
+  const c = validateCard(legacy, "legacy.json");
+  assertEquals(JSON.stringify(legacy), before, "the input card is unchanged");
+  const inf = c.inference!;
+  assert(inf.mode === "sliding-window" && inf.starts === "nnunet");
+  assertEquals(inf.step, 0.3); // not 1 - (1 - 0.3) = 0.30000000000000004
+  assertEquals(c.tileStep, undefined);
+  assertEquals(c.blending, undefined);
+  assertEquals(c.spm, undefined);
+  assertEquals(c.merges!.spm.classes.length, 6);
+  // Parsing a parsed card gives an equal card.
+  assertEquals(validateCard(c, "again"), c);
+  // An explicit step wins over the overlap; a card with only an overlap gets 1 - overlap once.
+  const o = ct();
+  o.inference.starts = "nnunet";
+  o.inference.overlap = 0.7;
+  assertEquals((validateCard(o, "o").inference as { step: number }).step, 1 - 0.7);
+  o.inference.step = 0.3;
+  assertEquals((validateCard(o, "o").inference as { step: number }).step, 0.3);
+  const bad = { ...structuredClone(SIAM_V03), merges: { spm: { ...SIAM_V03.merges!.spm, map: [0, 1] } } };
+  assertThrows(() => validateCard(bad, "m.json"), /merges\.spm needs classes and a map of 18/);
 });
 
 Deno.test("cards: validation errors name the field", () => {

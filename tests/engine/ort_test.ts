@@ -111,7 +111,12 @@ Deno.test("automatic patch from available memory: default, low-memory, smaller",
   assertEquals(choosePatch(SIAM_V03, 24 * GiB), { patch: [256, 256, 192], reduced: false });
   assertEquals(choosePatch(SIAM_V03, 8 * GiB), { patch: [192, 192, 128], reduced: true });
   const small = choosePatch(SIAM_V03, 3 * GiB);
-  assert(small.reduced && estimatePeakBytes(small.patch) <= 3 * GiB * 0.9, JSON.stringify(small));
+  assert(small.reduced && estimatePeakBytes(SIAM_V03, small.patch)! <= 3 * GiB * 0.9, JSON.stringify(small));
   assertEquals(checkPatch(SIAM_V03, small.patch), undefined);
-  assert(estimatePeakBytes([256, 256, 192]) > 10 * GiB && estimatePeakBytes([128, 128, 128]) < 4 * GiB);
+  assert(estimatePeakBytes(SIAM_V03, [256, 256, 192])! > 10 * GiB && estimatePeakBytes(SIAM_V03, [128, 128, 128])! < 4 * GiB);
+  // A card without a memory model keeps its patch.
+  const { shippedCard } = await import("../../lib/cards/card.ts");
+  const ct = shippedCard("monai-wholebody-ct")!;
+  assertEquals(estimatePeakBytes(ct, ct.patch), undefined);
+  assertEquals(choosePatch(ct, 1 * GiB), { patch: ct.patch, reduced: false });
 });

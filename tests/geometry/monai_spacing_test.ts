@@ -5,7 +5,8 @@ import { readVolume } from "../../lib/io/read.ts";
 import { loadCard } from "../../lib/cards/card.ts";
 import { toCanonical } from "../../lib/geometry/orient.ts";
 import { importanceMap, scanStarts, spacingGrid, zoomAffine } from "../../lib/geometry/monai_spacing.ts";
-import { cardTileStarts, finishCard, predictCard, prepareCard } from "../../lib/run/card_pipeline.ts";
+import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
+import { windowStarts } from "../../lib/inference/window.ts";
 import { padding, padVolume } from "../../lib/inference/tiling.ts";
 import { ortBackend } from "../../lib/engine/ort.ts";
 import type { Shape3 } from "../../lib/geometry/resample.ts";
@@ -21,10 +22,10 @@ async function segmentCt(v: Volume): Promise<{ labels: Volume; tiles: number }> 
   const model = await Deno.readFile(join(DIR, "segresnet_tiny_seed0.onnx"));
   const session = await ortBackend.create({ model, label: "golden" }, { compute: "cpu", threads: 2 });
   try {
-    const prep = prepareCard(v, card, card.spacing);
+    const prep = prepare(v, card, card.spacing);
     const fold = { classes: session.classes, predict: (t: Float32Array, p: Shape3) => session.run(t, p) };
-    const out = await predictCard(prep, [fold], card, [96, 96, 96]);
-    return { labels: await finishCard(prep, out.logits, out.classes, card), tiles: out.tiles };
+    const out = await predict(prep, [fold], card, [96, 96, 96]);
+    return { labels: (await finish(prep, out.logits, out.classes, card)).labels, tiles: out.tiles };
   } finally {
     await session.release();
   }
@@ -80,7 +81,7 @@ Deno.test("monai: scan-interval tile starts of the golden case", () => {
   // Card-level starts are the same function on (z, y, x).
   const inf = card.inference!;
   assert(inf.mode === "sliding-window");
-  assertEquals(cardTileStarts(inf, [96, 120, 96], [96, 96, 96]), [[0], [0, 24], [0]]);
+  assertEquals(windowStarts(inf, [96, 120, 96], [96, 96, 96]), [[0], [0, 24], [0]]);
 });
 
 Deno.test("monai: Gaussian importance map matches compute_importance_map", () => {
@@ -108,7 +109,7 @@ Deno.test("monai: replicate padding puts diff//2 before", () => {
 });
 
 Deno.test("monai: scaled input statistics of the golden case", () => {
-  const prep = prepareCard(ct, card, [1.5, 1.5, 1.5]);
+  const prep = prepare(ct, card, [1.5, 1.5, 1.5]);
   assertEquals([prep.resampledShape[2], prep.resampledShape[1], prep.resampledShape[0]], facts.spacing_shape);
   const si = facts.scaled_input;
   let lo = Infinity, hi = -Infinity, sum = 0;

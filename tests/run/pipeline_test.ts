@@ -1,7 +1,9 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { join } from "../../lib/core/_std.ts";
 import { GOLDEN, ROOT, runCli, tempDir } from "../_fixtures.ts";
-import { finishCard, multiplePadding, predictCard, prepareCard, reverseAxes } from "../../lib/run/card_pipeline.ts";
+import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
+import { multiplePadding } from "../../lib/inference/window.ts";
+import { reverseAxes } from "../../lib/inference/sliding_window.ts";
 import { groupChannelFiles, readChannels } from "../../lib/io/channels.ts";
 import { shippedCard, validateCard } from "../../lib/cards/card.ts";
 import { makeVolume, readNifti, writeNifti } from "../../lib/io/nifti.ts";
@@ -54,7 +56,7 @@ Deno.test("card pipeline: whole-volume inference runs the network once on the pa
     for (let c = 0; c < 4; c++) data[c * n + i] = i % 7 === 0 ? 0 : 10 + c + (i % 13);
   }
   const vol = makeVolume(data, [nx, ny, nz, 4]);
-  const prep = prepareCard(vol, card, [1, 1, 1]);
+  const prep = prepare(vol, card, [1, 1, 1]);
   assertEquals(prep.resampledShape, [5, 6, 9]);
   for (let c = 0; c < 4; c++) {
     for (let i = 0; i < n; i++) if (data[c * n + i] === 0) assertEquals(prep.image[c * n + i], 0);
@@ -68,9 +70,9 @@ Deno.test("card pipeline: whole-volume inference runs the network once on the pa
       return Promise.resolve(t.slice());
     },
   };
-  const out = await predictCard(prep, [fold], card, card.patch);
+  const out = await predict(prep, [fold], card, card.patch);
   assertEquals(calls, [[12, 8, 8]]); // (x, y, z) tensor of the (8, 8, 12) padded volume
-  const labels = await finishCard(prep, out.logits, out.classes, card);
+  const labels = (await finish(prep, out.logits, out.classes, card)).labels;
   assertEquals(labels.dims, [nx, ny, nz]);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -229,8 +231,9 @@ Deno.test("cli: mismatched channel grids are refused, naming the odd one out, wi
     /shift_t2f\.nii\.gz: affine differs/,
   );
   const three = await runCli(["--card", card, "-i", paths.slice(0, 3).join(","), "-o", out, "-M", model, "-q"]);
-  assertEquals(three.code, 65);
-  assert(three.err[0].includes("3 files; the HNOSeg-XS BraTS card needs 4 (t1c, t1n, t2f, t2w)"), three.err[0]);
+  // A channel count the card does not take is a usage error, found before any model or file is read.
+  assertEquals(three.code, 64);
+  assert(three.err[0].includes("3 files; the HNOSeg-XS BraTS card takes 4 channels (t1c, t1n, t2f, t2w)"), three.err[0]);
   assert([...Deno.readDirSync(dir.path)].every((e) => !e.name.startsWith("seg")));
 });
 

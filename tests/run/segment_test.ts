@@ -1,14 +1,8 @@
 import { join } from "../../lib/core/_std.ts";
 import { invert, multiply } from "../../lib/geometry/affine.ts";
-import { loadCard } from "../../lib/cards/card.ts";
+import { loadCard, SIAM_V03, validateCard } from "../../lib/cards/card.ts";
 import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
-import {
-  type PipelineConfig,
-  postprocess,
-  predictLogits,
-  preprocess,
-  resampledAffine,
-} from "../../lib/run/nnunet_pipeline.ts";
+import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { segment } from "../../lib/run/segment.ts";
 import { assert, assertClose, assertEquals } from "../_assert.ts";
 import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
@@ -52,14 +46,9 @@ function blob(): ReturnType<typeof makeVolume> {
   return makeVolume(data, dims, [[0, 0, -1.5, 30], [-1, 0, 0, 20], [0, 1.2, 0, -10], [0, 0, 0, 1]]);
 }
 
-const cfg = (upsample: boolean): PipelineConfig => ({
-  spacing: [0.75, 0.75, 0.75],
-  patch: [16, 16, 16],
-  step: 0.5,
-  sigmaScale: 1 / 8,
-  valueScale: 10,
-  upsample,
-});
+/** SIAM's card with a 16^3 patch (any multiple). */
+const small = validateCard({ ...SIAM_V03, patch: [16, 16, 16], patchMultiple: [1, 1, 1] }, "test");
+const SPACING: [number, number, number] = [0.75, 0.75, 0.75];
 
 /** A voxel-wise "network": class 1 where the (z-scored) input is above 0, else 0. */
 const threshold = {
@@ -74,11 +63,11 @@ const threshold = {
 
 Deno.test("stages compose: crop box, resampled shape, labels pasted back in the input's axis order", async () => {
   const v = blob();
-  const prep = preprocess(v, cfg(false));
+  const prep = prepare(v, small, SPACING);
   // Canonical of this affine is (y, z, x) of the storage -> check the crop is tight around the blob.
   assert(prep.croppedShape.every((s, k) => s < prep.canonicalShape[k]));
-  const { logits, classes } = await predictLogits(prep, [threshold], cfg(false));
-  const { labels } = await postprocess(prep, logits, classes, cfg(false));
+  const { logits, classes } = await predict(prep, [threshold], small, small.patch);
+  const { labels } = await finish(prep, logits, classes, small);
   assertEquals(labels.dims, v.dims);
   // Labels are 1 inside the blob core and 0 far outside it.
   assertEquals(labels.data[10 + 20 * (8 + 18 * 7)], 1);
@@ -90,13 +79,13 @@ Deno.test("stages compose: crop box, resampled shape, labels pasted back in the 
 
 Deno.test("--upsample: labels stay on the 0.75 mm canonical grid; its affine maps onto the input's world", async () => {
   const v = blob();
-  const c = cfg(true);
-  const prep = preprocess(v, c);
-  const { logits, classes } = await predictLogits(prep, [threshold], c);
-  const { labels } = await postprocess(prep, logits, classes, c, 2);
+  const prep = prepare(v, small, SPACING);
+  const { logits, classes } = await predict(prep, [threshold], small, small.patch);
+  const { labels } = await finish(prep, logits, classes, small, { grid: "working", threads: 2 });
   const [rz, ry, rx] = prep.resampledShape;
   assertEquals(labels.dims, [rx, ry, rz]);
-  const a = resampledAffine(prep);
+  const a = prep.resampledAffine;
+  assertEquals(labels.affine, a);
   // RAS, voxel sizes close to 0.75 (exactly crop/resampled * spacing).
   for (let k = 0; k < 3; k++) {
     assert(a[k][k] > 0 && Math.abs(a[k][k] - 0.75) < 0.05, `axis ${k}: ${a[k][k]}`);

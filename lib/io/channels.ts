@@ -14,7 +14,8 @@ import { InputError } from "../core/errors.ts";
 import { isFileSync } from "../core/fsutil.ts";
 import { readVolume } from "./read.ts";
 import type { ModelCard } from "../cards/card.ts";
-import { makeVolume, type Volume } from "./nifti.ts";
+import { makeVolume } from "./nifti.ts";
+import { type Volume } from "../core/types.ts";
 
 /**
  * The channel files named by an input: a comma-separated list, split unless

@@ -15,16 +15,8 @@ import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { compress, decompress } from "./gzip.ts";
 import type { ClassInfo } from "../cards/card.ts";
-import {
-  ARRAY_TYPES,
-  checkQuaternion,
-  type DataType,
-  defaultHeader,
-  headerAffine,
-  makeVolume,
-  type Volume,
-  type VoxelArray,
-} from "./nifti.ts";
+import { ARRAY_TYPES, checkQuaternion, defaultHeader, headerAffine, makeVolume } from "./nifti.ts";
+import { type DataType, type Volume, type VoxelArray } from "../core/types.ts";
 
 /** Options for writing JNIfTI. */
 export interface JniftiWriteOptions {

@@ -19,21 +19,12 @@ import {
   voxelSizes,
 } from "../geometry/affine.ts";
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
+import type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
+
+// moved to lib/core/types.ts; re-exported so existing importers keep working
+export type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { compress, gunzipAll, isGzip } from "./gzip.ts";
-
-/** Numeric storage types this module reads and writes. */
-export type DataType =
-  | "uint8"
-  | "int8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "float32"
-  | "float64"
-  | "int64"
-  | "uint64";
 
 /** NIfTI datatype codes by name. */
 export const DATATYPE_CODES: Record<DataType, number> = {
@@ -71,91 +62,6 @@ const BYTES: Record<DataType, number> = {
   int64: 8,
   uint64: 8,
 };
-
-/** Header fields kept from the source file so outputs can be written back. */
-export interface NiftiHeader {
-  /** 1 or 2: the source file's NIfTI version. */
-  version: 1 | 2;
-  /** Whether the source was little-endian. */
-  littleEndian: boolean;
-  /** Stored datatype of the source. */
-  datatype: DataType;
-  /** Raw dim[0..7]. */
-  dim: number[];
-  /** Raw pixdim[0..7] (pixdim[0] is qfac). */
-  pixdim: number[];
-  /** Scaling as stored (0 slope = none). */
-  sclSlope: number;
-  /** Intercept paired with `sclSlope`. */
-  sclInter: number;
-  /** qform_code (0 = no qform). */
-  qformCode: number;
-  /** sform_code (0 = no sform). */
-  sformCode: number;
-  /** Quaternion b, c, d and offsets x, y, z. */
-  quatern: [number, number, number];
-  /** Quaternion offsets (qoffset_x, y, z). */
-  qoffset: [number, number, number];
-  /** sform rows (3x4). */
-  srow: number[][];
-  /** Spatial and temporal units (`xyzt_units`). */
-  xyztUnits: number;
-  /** dim_info (frequency, phase, slice axes). */
-  dimInfo: number;
-  /** intent_code. */
-  intentCode: number;
-  /** intent_name. */
-  intentName: string;
-  /** intent_p1..p3. */
-  intentP: [number, number, number];
-  /** slice_code. */
-  sliceCode: number;
-  /** slice_start. */
-  sliceStart: number;
-  /** slice_end. */
-  sliceEnd: number;
-  /** slice_duration. */
-  sliceDuration: number;
-  /** toffset. */
-  toffset: number;
-  /** cal_min (display range). */
-  calMin: number;
-  /** cal_max (display range). */
-  calMax: number;
-  /** descrip (80 characters). */
-  descrip: string;
-  /** aux_file. */
-  auxFile: string;
-}
-
-/** A typed array holding voxel values. */
-export type VoxelArray =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array;
-
-/** A 3-D (or 4-D) image: voxel values in x-fastest order plus geometry. */
-export interface Volume {
-  /** Sizes (x, y, z) or (x, y, z, t). */
-  dims: number[];
-  /** Voxel-to-world (RAS+ mm) affine, 4x4 row-major. */
-  affine: Affine;
-  /** Voxel sizes along x, y, z (and t for 4-D). */
-  pixdim: number[];
-  /**
-   * Scaled voxel values, x fastest. Float32Array for most inputs;
-   * Float64Array where float32 would lose precision (float64, 32/64-bit
-   * integers).
-   */
-  data: VoxelArray;
-  /** Header fields of the source, used when writing results back. */
-  header: NiftiHeader;
-}
 
 /** Typed-array constructors by datatype name (the 64-bit integer types have none). */
 export const ARRAY_TYPES = {

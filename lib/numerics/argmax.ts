@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { Resizer, type Shape3 } from "../geometry/resample.ts";
+import { Resizer } from "../geometry/resample.ts";
+import { type Shape3 } from "../core/types.ts";
 
 /** Running maximum and its class over a range of channels. */
 export interface ArgmaxPart {

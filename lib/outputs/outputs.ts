@@ -6,7 +6,7 @@
  * @module
  */
 import { basename } from "../core/_std.ts";
-import type { Format } from "../cli/args.ts";
+import type { Format } from "../core/types.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatOf, writeVolume } from "../io/read.ts";

@@ -13,7 +13,7 @@
 import * as ort from "onnxruntime-node";
 import process from "node:process";
 import { parseArgs } from "../../lib/core/_std.ts";
-import { parsePatch } from "../../lib/cli/args.ts";
+import { parsePatch } from "../../lib/core/types.ts";
 import { peakRss } from "../../lib/run/report.ts";
 import { PASSES, rewriteForProvider } from "../../lib/engine/passes/rewrites.ts";
 

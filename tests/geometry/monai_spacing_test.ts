@@ -8,8 +8,8 @@ import { importanceMap, scanStarts, spacingGrid, zoomAffine } from "../../lib/ge
 import { cardTileStarts, finishCard, predictCard, prepareCard } from "../../lib/run/card_pipeline.ts";
 import { padding, padVolume } from "../../lib/inference/tiling.ts";
 import { ortBackend } from "../../lib/engine/ort.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
-import { makeVolume, type Volume } from "../../lib/io/nifti.ts";
+import type { Shape3, Volume } from "../../lib/core/types.ts";
+import { makeVolume } from "../../lib/io/nifti.ts";
 
 const DIR = join(GOLDEN, "monai");
 const facts = JSON.parse(await Deno.readTextFile(join(DIR, "ct_small.json")));

@@ -6,7 +6,7 @@ import { groupChannelFiles, readChannels } from "../../lib/io/channels.ts";
 import { shippedCard, validateCard } from "../../lib/cards/card.ts";
 import { makeVolume, readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { normalizeInPlace, rescaleInPlace, windowInPlace, zscoreNonzeroInPlace } from "../../lib/numerics/normalize.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 import { buildResEncUNet } from "../../scripts/builders/model_builder.ts";
 
 const BRATS = JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "hnoseg-xs-brats.json")));

@@ -1,0 +1,152 @@
+/**
+ * Multi-channel inputs (e.g. BraTS t1c, t1n, t2f, t2w): one file per channel
+ * given as `-i a,b,c,d` in the card's channel order, or one 4-D file with a
+ * volume per channel; the channels must share one grid. In batches the
+ * channels of one subject are found by their file-name suffixes
+ * ({@linkcode groupChannelFiles}, also meant for the BIDS mode).
+ *
+ * @module
+ */
+import { basename, dirname, join } from "../core/_std.ts";
+import { maxAbsDiff } from "../geometry/affine.ts";
+import { stemOf } from "./batch.ts";
+import { InputError } from "../core/errors.ts";
+import { isFileSync } from "../core/fsutil.ts";
+import { readVolume } from "../io/read.ts";
+import type { ModelCard } from "../cards/card.ts";
+import { makeVolume } from "../io/nifti.ts";
+import { type Volume } from "../core/types.ts";
+
+/**
+ * The channel files named by an input: a comma-separated list, split unless
+ * a file with that exact name (commas included) exists.
+ */
+export function splitChannels(input: string): string[] {
+  if (!input.includes(",") || isFileSync(input)) return [input];
+  return input.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/**
+ * Checks that `other` has the grid of `first` (same voxel dims, affines
+ * within 1e-4 mm); throws an error naming `other` otherwise.
+ */
+export function checkSameGrid(first: Volume, firstPath: string, other: Volume, otherPath: string): void {
+  const a = first.dims.slice(0, 3), b = other.dims.slice(0, 3);
+  if (a.some((d, k) => d !== b[k])) {
+    throw new InputError(
+      otherPath,
+      `grid ${b.join("x")} differs from ${firstPath} (${a.join("x")}); channels must share one grid`,
+    );
+  }
+  const d = maxAbsDiff(first.affine, other.affine);
+  if (!(d <= 1e-4)) {
+    throw new InputError(
+      otherPath,
+      `affine differs from ${firstPath}'s by up to ${d.toPrecision(3)} mm; channels must share one grid`,
+    );
+  }
+}
+
+/**
+ * Reads an input for a card: one 3-D volume for a one-channel card; for a
+ * K-channel card either K files (comma-separated, in the card's order) or
+ * one 4-D file with K volumes, returned as one (x, y, z, K) volume.
+ */
+export async function readChannels(input: string, card: ModelCard): Promise<Volume> {
+  const k = card.input.channels;
+  const paths = splitChannels(input);
+  const names = card.input.names ?? Array.from({ length: k }, (_, i) => `channel ${i}`);
+  if (k === 1) {
+    if (paths.length !== 1) throw new InputError(input, `the ${card.name} card takes one image, got ${paths.length}`);
+    return await readVolume(paths[0]);
+  }
+  if (paths.length === 1) {
+    const v = await readVolume(paths[0], { allow4D: true });
+    const c = v.dims.length > 3 ? v.dims[3] : 1;
+    if (c !== k) {
+      throw new InputError(
+        paths[0],
+        `${c} volume(s); the ${card.name} card needs ${k} channels (${
+          names.join(", ")
+        }): give a 4-D file with ${k} volumes or ${k} files separated by commas`,
+      );
+    }
+    return makeVolume(v.data, [...v.dims.slice(0, 3), k], v.affine, v.header);
+  }
+  if (paths.length !== k) {
+    throw new InputError(input, `${paths.length} files; the ${card.name} card needs ${k} (${names.join(", ")})`);
+  }
+  const vols: Volume[] = [];
+  for (const p of paths) {
+    const v = await readVolume(p);
+    if (vols.length) checkSameGrid(vols[0], paths[0], v, p);
+    vols.push(v);
+  }
+  const n = vols[0].dims[0] * vols[0].dims[1] * vols[0].dims[2];
+  const data = new Float32Array(k * n);
+  vols.forEach((v, c) => data.set(v.data, c * n));
+  return makeVolume(data, [...vols[0].dims.slice(0, 3), k], vols[0].affine, vols[0].header);
+}
+
+/** The channels of one subject, found by suffix. */
+export interface ChannelGroup {
+  /** The subject's name: the file stem without the channel suffix (and its separator). */
+  subject: string;
+  /** Channel files in the card's order. */
+  paths: string[];
+}
+
+/** Result of {@linkcode groupChannelFiles}. */
+export interface ChannelGrouping {
+  /** Complete subjects, in the order first seen. */
+  groups: ChannelGroup[];
+  /** Subjects missing channels, with what is missing (one line each). */
+  incomplete: string[];
+  /** Files whose name ends in no channel suffix. */
+  unmatched: string[];
+}
+
+/**
+ * Groups files into subjects by channel suffix: a file whose stem ends in
+ * `-NAME`, `_NAME` or `.NAME` (case-insensitive) is channel NAME of the
+ * subject named by the rest of the stem in the same folder
+ * (`BraTS-GLI-00000-000-t1c.nii.gz`, `sub-01_t2f.nii.gz`); the longest
+ * matching suffix wins, so BIDS-style names such as `ce-gadolinium_T1w`
+ * and `T1w` can be told apart. Subjects lacking a channel are listed in
+ * `incomplete`. The BIDS mode can call this with its own suffixes.
+ */
+export function groupChannelFiles(paths: string[], names: string[]): ChannelGrouping {
+  const bySubject = new Map<string, (string | undefined)[]>();
+  const unmatched: string[] = [];
+  const lower = names.map((n) => n.toLowerCase());
+  const byLength = names.map((_, k) => k).sort((a, b) => lower[b].length - lower[a].length);
+  for (const p of paths) {
+    const stem = stemOf(p);
+    const l = stem.toLowerCase();
+    // The longest matching suffix wins (`ce-gd_T1w` before `T1w`).
+    const c = byLength.find((k) => {
+      const n = lower[k];
+      return l.length > n.length + 1 && l.endsWith(n) && "-_.".includes(l[l.length - n.length - 1]);
+    }) ?? -1;
+    if (c < 0) {
+      unmatched.push(p);
+      continue;
+    }
+    const key = join(dirname(p), stem.slice(0, stem.length - names[c].length - 1));
+    const slots = bySubject.get(key) ?? new Array(names.length).fill(undefined);
+    if (slots[c] !== undefined) {
+      unmatched.push(p);
+      continue;
+    }
+    slots[c] = p;
+    bySubject.set(key, slots);
+  }
+  const groups: ChannelGroup[] = [];
+  const incomplete: string[] = [];
+  for (const [key, slots] of bySubject) {
+    const missing = names.filter((_, c) => slots[c] === undefined);
+    if (missing.length) incomplete.push(`${key}: no ${missing.join(", ")} channel`);
+    else groups.push({ subject: basename(key), paths: slots as string[] });
+  }
+  return { groups, incomplete, unmatched };
+}

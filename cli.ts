@@ -43,7 +43,7 @@ import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/
 import { formatOf } from "./lib/io/read.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/card.ts";
 import { cardsTable, folderChannelInputs } from "./lib/cli/cards.ts";
-import { splitChannels } from "./lib/io/channels.ts";
+import { splitChannels } from "./lib/run/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";
 import { ProgressReporter } from "./lib/cli/progress.ts";
 import { doctorText } from "./lib/cli/doctor.ts";

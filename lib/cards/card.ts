@@ -358,7 +358,11 @@ export function validateCard(raw: unknown, where: string): ModelCard {
       "tileStep must be in (0, 1] (or give inference)",
     );
     need(c.blending && c.blending.type === "gaussian", where, `blending.type must be "gaussian"`);
-    need(c.blending.sigmaScale > 0 && c.blending.valueScale > 0, where, "blending needs positive sigmaScale and valueScale");
+    need(
+      c.blending.sigmaScale > 0 && c.blending.valueScale > 0,
+      where,
+      "blending needs positive sigmaScale and valueScale",
+    );
     c.inference = {
       mode: "sliding-window",
       starts: "nnunet",

@@ -6,15 +6,10 @@
  */
 import { parseArgs } from "../core/_std.ts";
 import { UsageError } from "../core/errors.ts";
+import { type Compute, COMPUTE_CHOICES, type Format, FORMAT_CHOICES, parsePatch } from "../core/types.ts";
 
-/** Execution providers selectable with `-c`. */
-export const COMPUTE_CHOICES: readonly Compute[] = ["auto", "cpu", "cuda", "tensorrt", "coreml", "webgpu"];
-/** An execution provider choice. */
-export type Compute = "auto" | "cpu" | "cuda" | "tensorrt" | "coreml" | "webgpu";
-/** Output formats selectable with `-F`. */
-export const FORMAT_CHOICES = ["nii", "jnii", "bnii"] as const;
-/** An output format. */
-export type Format = typeof FORMAT_CHOICES[number];
+// moved to lib/core/types.ts; re-exported for lib/run/segment.ts, cli.ts and older importers
+export { type Compute, COMPUTE_CHOICES, type Format, FORMAT_CHOICES, parsePatch } from "../core/types.ts";
 
 /** Everything the command line can say, validated. */
 export interface CliOptions {
@@ -229,15 +224,6 @@ function positiveNumber(flag: string, s: string): number {
   const v = Number(s);
   if (s.trim() === "" || !Number.isFinite(v) || v <= 0) bad(`${flag} needs a positive number, got "${s}"`);
   return v;
-}
-
-/** Parses `"256x256x192"` (or `,` separated) into (z, y, x). */
-export function parsePatch(s: string): [number, number, number] {
-  const parts = s.split(/[x,]/i);
-  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p) || Number(p) <= 0)) {
-    bad(`-P needs three positive integers ZxYxX, got "${s}"`);
-  }
-  return parts.map(Number) as [number, number, number];
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { groupChannelFiles } from "../io/channels.ts";
+import { groupChannelFiles } from "../run/channels.ts";
 import { inferenceOf, type ModelCard, SHIPPED_CARDS, shippedCard } from "../cards/card.ts";
 
 /**

@@ -14,12 +14,11 @@
 import * as ort from "onnxruntime-node";
 import { createRequire } from "node:module";
 import { dirname, join } from "../core/_std.ts";
-import type { Compute } from "../cli/args.ts";
+import type { Compute, Shape3 } from "../core/types.ts";
 import { SiamizeError } from "../core/errors.ts";
 import { isFileSync } from "../core/fsutil.ts";
 import { describeAdapter, webgpuAdapter } from "./gpu_adapter.ts";
 import { placementReport } from "./placement.ts";
-import type { Shape3 } from "../geometry/resample.ts";
 
 /** Graph optimisation levels of ONNX Runtime. */
 export type GraphOptimization = "disabled" | "basic" | "extended" | "all";

@@ -5,8 +5,10 @@
  * @module
  */
 
-/** A 4x4 row-major affine. */
-export type Affine = number[][];
+import type { Affine } from "../core/types.ts";
+
+// moved to lib/core/types.ts
+export type { Affine } from "../core/types.ts";
 
 /** The 4x4 identity. */
 export function identity(): Affine {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Shape3 } from "./resample.ts";
+import type { Shape3 } from "../core/types.ts";
 
 /** Half-open box per axis, (z, y, x): `[[z0, z1], [y0, y1], [x0, x1]]`. */
 export type Box = [[number, number], [number, number], [number, number]];

@@ -16,7 +16,8 @@
  * @module
  */
 import { type Affine, invert, multiply } from "./affine.ts";
-import { roundHalfEven, type Shape3 } from "./resample.ts";
+import { roundHalfEven } from "./resample.ts";
+import { type Shape3 } from "../core/types.ts";
 
 /** A voxel grid: (i, j, k) sizes and its voxel-to-world affine. */
 export interface Grid {

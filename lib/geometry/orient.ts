@@ -6,7 +6,7 @@
  * @module
  */
 import { type Affine, identity, multiply, polarOrthogonal } from "./affine.ts";
-import type { VoxelArray } from "../io/nifti.ts";
+import type { VoxelArray } from "../core/types.ts";
 
 /**
  * One row per voxel axis: `[outputAxis, sign]` — the world axis (0 = x/R,

@@ -14,8 +14,10 @@
  * @module
  */
 
-/** (z, y, x) sizes. */
-export type Shape3 = [number, number, number];
+import type { Shape3 } from "../core/types.ts";
+
+// moved to lib/core/types.ts; re-exported for the pipeline files
+export type { Shape3 } from "../core/types.ts";
 
 /** Python's `round()` (half to even). */
 export function roundHalfEven(x: number): number {

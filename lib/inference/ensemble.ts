@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Shape3 } from "../geometry/resample.ts";
+import type { Shape3 } from "../core/types.ts";
 
 /** Accumulates weighted tile logits over a padded (C, z, y, x) grid. */
 export class LogitAccumulator {

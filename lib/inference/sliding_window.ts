@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Shape3 } from "../geometry/resample.ts";
+import type { Shape3 } from "../core/types.ts";
 import { LogitAccumulator } from "./ensemble.ts";
 import { extractTile, padVolume, type TilePredictor, type TileProgress } from "./tiling.ts";
 import type { WindowPlan } from "./window.ts";
@@ -155,7 +155,14 @@ export async function runWindows(
       if (xyz) acc.addTileXyz(out, tiles[t], ts);
       else acc.addTile(out, tiles[t], ts);
       if (more && !options.overlap) pending = launch(t + 1);
-      options.onTile?.({ tile: t + 1, tiles: tiles.length, seconds: s, fold: index, folds: options.folds, name: fold.name });
+      options.onTile?.({
+        tile: t + 1,
+        tiles: tiles.length,
+        seconds: s,
+        fold: index,
+        folds: options.folds,
+        name: fold.name,
+      });
     }
     acc.endFold();
     index++;

@@ -9,7 +9,8 @@
  * @module
  */
 import { LogitAccumulator } from "./ensemble.ts";
-import { roundHalfEven, type Shape3 } from "../geometry/resample.ts";
+import { roundHalfEven } from "../geometry/resample.ts";
+import { type Shape3 } from "../core/types.ts";
 
 /**
  * nnU-Net's `compute_steps_for_sliding_window`: per axis, the fewest tiles
@@ -164,4 +165,3 @@ export interface TileProgress {
 }
 
 export { LogitAccumulator };
-

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Shape3 } from "../geometry/resample.ts";
+import type { Shape3 } from "../core/types.ts";
 import { importanceMap, scanStarts } from "../geometry/monai_spacing.ts";
 import { gaussianMap, padding, tileStarts } from "./tiling.ts";
 

@@ -14,17 +14,22 @@ import { BJArray, BJDataError, type BJValue, decodeBJData, encodeBJData, type En
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { compress, decompress } from "./gzip.ts";
-import type { ClassInfo } from "../cards/card.ts";
-import {
-  ARRAY_TYPES,
-  checkQuaternion,
-  type DataType,
-  defaultHeader,
-  headerAffine,
-  makeVolume,
-  type Volume,
-  type VoxelArray,
-} from "./nifti.ts";
+import { ARRAY_TYPES, checkQuaternion, defaultHeader, headerAffine, makeVolume } from "./nifti.ts";
+import { type DataType, type Volume, type VoxelArray } from "../core/types.ts";
+
+/**
+ * One row of a label table, as JNIfTI stores it (`Key`, `Label`, `RGBA`).
+ * Structurally a subset of the cards' `ClassInfo`, so a card's classes can
+ * be passed as they are without io importing cards.
+ */
+export interface LabelEntry {
+  /** Label value. */
+  index: number;
+  /** Human-readable name. */
+  name: string;
+  /** RGBA, 0-255. */
+  color: readonly number[];
+}
 
 /** Options for writing JNIfTI. */
 export interface JniftiWriteOptions {
@@ -33,7 +38,7 @@ export interface JniftiWriteOptions {
   /** Byte-shuffle the payload before zlib (`_ArrayShuffle_`). @default false */
   shuffle?: boolean;
   /** Label table for `NIFTIHeader._DataInfo_.LabelTable`. */
-  labels?: ClassInfo[];
+  labels?: readonly LabelEntry[];
   /** `Description`. */
   description?: string;
   /** NIfTI intent code (1002 = labels). */

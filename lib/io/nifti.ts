@@ -19,21 +19,15 @@ import {
   voxelSizes,
 } from "../geometry/affine.ts";
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
+import type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
+
+// moved to lib/core/types.ts; re-exported so existing importers keep working
+export type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { compress, gunzipAll, isGzip } from "./gzip.ts";
 
-/** Numeric storage types this module reads and writes. */
-export type DataType =
-  | "uint8"
-  | "int8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "float32"
-  | "float64"
-  | "int64"
-  | "uint64";
+// moved to lib/io/volume.ts; re-exported for the pipeline files and older importers
+export { defaultHeader, makeVolume } from "./volume.ts";
 
 /** NIfTI datatype codes by name. */
 export const DATATYPE_CODES: Record<DataType, number> = {
@@ -71,91 +65,6 @@ const BYTES: Record<DataType, number> = {
   int64: 8,
   uint64: 8,
 };
-
-/** Header fields kept from the source file so outputs can be written back. */
-export interface NiftiHeader {
-  /** 1 or 2: the source file's NIfTI version. */
-  version: 1 | 2;
-  /** Whether the source was little-endian. */
-  littleEndian: boolean;
-  /** Stored datatype of the source. */
-  datatype: DataType;
-  /** Raw dim[0..7]. */
-  dim: number[];
-  /** Raw pixdim[0..7] (pixdim[0] is qfac). */
-  pixdim: number[];
-  /** Scaling as stored (0 slope = none). */
-  sclSlope: number;
-  /** Intercept paired with `sclSlope`. */
-  sclInter: number;
-  /** qform_code (0 = no qform). */
-  qformCode: number;
-  /** sform_code (0 = no sform). */
-  sformCode: number;
-  /** Quaternion b, c, d and offsets x, y, z. */
-  quatern: [number, number, number];
-  /** Quaternion offsets (qoffset_x, y, z). */
-  qoffset: [number, number, number];
-  /** sform rows (3x4). */
-  srow: number[][];
-  /** Spatial and temporal units (`xyzt_units`). */
-  xyztUnits: number;
-  /** dim_info (frequency, phase, slice axes). */
-  dimInfo: number;
-  /** intent_code. */
-  intentCode: number;
-  /** intent_name. */
-  intentName: string;
-  /** intent_p1..p3. */
-  intentP: [number, number, number];
-  /** slice_code. */
-  sliceCode: number;
-  /** slice_start. */
-  sliceStart: number;
-  /** slice_end. */
-  sliceEnd: number;
-  /** slice_duration. */
-  sliceDuration: number;
-  /** toffset. */
-  toffset: number;
-  /** cal_min (display range). */
-  calMin: number;
-  /** cal_max (display range). */
-  calMax: number;
-  /** descrip (80 characters). */
-  descrip: string;
-  /** aux_file. */
-  auxFile: string;
-}
-
-/** A typed array holding voxel values. */
-export type VoxelArray =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array;
-
-/** A 3-D (or 4-D) image: voxel values in x-fastest order plus geometry. */
-export interface Volume {
-  /** Sizes (x, y, z) or (x, y, z, t). */
-  dims: number[];
-  /** Voxel-to-world (RAS+ mm) affine, 4x4 row-major. */
-  affine: Affine;
-  /** Voxel sizes along x, y, z (and t for 4-D). */
-  pixdim: number[];
-  /**
-   * Scaled voxel values, x fastest. Float32Array for most inputs;
-   * Float64Array where float32 would lose precision (float64, 32/64-bit
-   * integers).
-   */
-  data: VoxelArray;
-  /** Header fields of the source, used when writing results back. */
-  header: NiftiHeader;
-}
 
 /** Typed-array constructors by datatype name (the 64-bit integer types have none). */
 export const ARRAY_TYPES = {
@@ -556,68 +465,6 @@ export interface WriteOptions {
   cal?: [number, number];
   /** gzip the file; default: by extension (`.gz`). */
   gzip?: boolean;
-}
-
-/** A fresh header for a volume that came from nowhere (e.g. generated). */
-export function defaultHeader(affine: Affine = identity()): NiftiHeader {
-  const q = affineToQuaternion(affine);
-  return {
-    version: 1,
-    littleEndian: true,
-    datatype: "float32",
-    dim: [3, 1, 1, 1, 1, 1, 1, 1],
-    pixdim: [q.qfac, ...q.pixdim, 1, 1, 1, 1],
-    sclSlope: 1,
-    sclInter: 0,
-    qformCode: 2,
-    sformCode: 2,
-    quatern: [q.b, q.c, q.d],
-    qoffset: q.offset,
-    srow: affine.slice(0, 3).map((r) => r.slice()),
-    xyztUnits: 2 | 8,
-    dimInfo: 0,
-    intentCode: 0,
-    intentName: "",
-    intentP: [0, 0, 0],
-    sliceCode: 0,
-    sliceStart: 0,
-    sliceEnd: 0,
-    sliceDuration: 0,
-    toffset: 0,
-    calMin: 0,
-    calMax: 0,
-    descrip: "",
-    auxFile: "",
-  };
-}
-
-/**
- * Builds a volume from values (x fastest) and geometry, with a fresh header.
- *
- * @example
- * ```ts
- * import { makeVolume } from "./nifti.ts";
- *
- * const v = makeVolume(new Float32Array(60), [3, 4, 5], [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]);
- * console.log(v.pixdim); // [2, 2, 2]
- * ```
- */
-export function makeVolume(
-  data: VoxelArray,
-  dims: number[],
-  affine: Affine = identity(),
-  header?: NiftiHeader,
-): Volume {
-  const n = dims.reduce((a, c) => a * c, 1);
-  if (data.length !== n) throw new RangeError(`data has ${data.length} values, dims ${dims.join("x")} need ${n}`);
-  const vs = voxelSizes(affine);
-  return {
-    dims: [...dims],
-    affine,
-    pixdim: dims.length > 3 ? [...vs, 1] : [...vs],
-    data,
-    header: header ?? defaultHeader(affine),
-  };
 }
 
 function writeCstr(b: Uint8Array, at: number, len: number, s: string): void {

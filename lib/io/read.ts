@@ -6,7 +6,8 @@
  */
 import { InputError } from "../core/errors.ts";
 import { type JniftiWriteOptions, readJnifti, writeJnifti } from "./jnifti.ts";
-import { readNifti, type ReadOptions, type Volume, writeNifti, type WriteOptions } from "./nifti.ts";
+import { readNifti, type ReadOptions, writeNifti, type WriteOptions } from "./nifti.ts";
+import { type Volume } from "../core/types.ts";
 
 /** Volume file formats. */
 export type VolumeFormat = "nii" | "jnii" | "bnii";

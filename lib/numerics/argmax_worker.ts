@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { argmaxChannels, type ArgmaxJob } from "./argmax.ts";
+import { argmaxChannels, type ArgmaxJob } from "./argmax_kernel.ts";
 
 /** The worker's global scope, typed without the worker lib (checked with the main program). */
 const scope = globalThis as unknown as {

@@ -7,7 +7,8 @@
  */
 import { type Box, boxShape, pasteInto } from "../geometry/crop.ts";
 import { argmaxChannels } from "./argmax.ts";
-import { Resizer, type Shape3 } from "../geometry/resample.ts";
+import { Resizer } from "../geometry/resample.ts";
+import { type Shape3 } from "../core/types.ts";
 
 /** Resizes every channel of (C, from) logits to (C, to); returns a new array (or the input when shapes match). */
 export function resizeChannels(logits: Float32Array, classes: number, from: Shape3, to: Shape3): Float32Array {

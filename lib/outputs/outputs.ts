@@ -6,14 +6,29 @@
  * @module
  */
 import { basename } from "../core/_std.ts";
-import type { Format } from "../cli/args.ts";
+import type { Format, Volume } from "../core/types.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
 import { UsageError } from "../core/errors.ts";
 import { formatOf, writeVolume } from "../io/read.ts";
-import type { ModelCard } from "../cards/card.ts";
+import type { ClassInfo, ModelCard } from "../cards/card.ts";
 import { qcPicture } from "./qc.ts";
-import type { SegmentResult } from "../run/segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
+
+/**
+ * What {@linkcode writeOutputs} reads of a run's result: a narrow view of
+ * run/segment.ts's `SegmentResult` (which satisfies it), so outputs need not
+ * import run.
+ */
+export interface SegmentOutput {
+  /** Labels (uint8). */
+  labels: Volume;
+  /** Probabilities (X, Y, Z, classes) float32, when computed. */
+  probabilities?: Volume;
+  /** The input scan as read (for the QC picture). */
+  input: Volume;
+  /** The label table. */
+  labelTable: ClassInfo[];
+}
 
 /**
  * The format an output path asks for: `-F`, or the extension; any other
@@ -88,7 +103,7 @@ export function plannedOutputs(
 }
 
 /** Writes every requested output; returns the paths written. */
-export async function writeOutputs(path: string, r: SegmentResult, o: OutputOptions): Promise<string[]> {
+export async function writeOutputs(path: string, r: SegmentOutput, o: OutputOptions): Promise<string[]> {
   const kind = outputKind(path, o.format);
   const written: string[] = [];
   const spm = r.labelTable.length !== o.card.classes.length;

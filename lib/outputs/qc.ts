@@ -10,7 +10,7 @@
 import { invert, multiply } from "../geometry/affine.ts";
 import { nonzeroBox } from "../geometry/crop.ts";
 import type { ClassInfo } from "../cards/card.ts";
-import type { Volume } from "../io/nifti.ts";
+import type { Volume } from "../core/types.ts";
 import { toCanonical } from "../geometry/orient.ts";
 import { blank, drawText, encodePng, fillRect, type RgbImage, textWidth } from "../io/png.ts";
 

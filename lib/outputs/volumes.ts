@@ -9,7 +9,7 @@ import { det3 } from "../geometry/affine.ts";
 import { InputError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
 import { BIDS_STANDARD_LABELS, type ClassInfo } from "../cards/card.ts";
-import type { Volume } from "../io/nifti.ts";
+import type { Volume } from "../core/types.ts";
 
 /** One row: the input, TIV and each class's volume (mL). */
 export interface VolumeRow {

@@ -23,7 +23,8 @@ import { type Affine, multiply } from "../geometry/affine.ts";
 import { type Box, boxShape, cropTo, pasteInto } from "../geometry/crop.ts";
 import { InputError } from "../core/errors.ts";
 import { channelNormalization, type ClassMerge, type ModelCard } from "../cards/card.ts";
-import { makeVolume, type Volume } from "../io/nifti.ts";
+import { makeVolume } from "../io/volume.ts";
+import type { Shape3, Volume } from "../core/types.ts";
 import { normalizeInPlace } from "../numerics/normalize.ts";
 import { fromCanonical, type Orientation, toCanonical } from "../geometry/orient.ts";
 import { logitsToLabelsParallel } from "../numerics/argmax.ts";
@@ -35,7 +36,7 @@ import {
   softmaxInPlace,
 } from "../numerics/probabilities.ts";
 import { type Grid, resampleLinear, resampleNearest, spacingGrid } from "../geometry/monai_spacing.ts";
-import { newShape, resize, type Shape3 } from "../geometry/resample.ts";
+import { newShape, resize } from "../geometry/resample.ts";
 import { planWindows } from "../inference/window.ts";
 import { type Fold, type Logits, runWindows, type WindowRunOptions } from "../inference/sliding_window.ts";
 

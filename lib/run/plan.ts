@@ -7,7 +7,7 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import { parsePatch } from "../cli/args.ts";
+import { parsePatch, type Shape3 } from "../core/types.ts";
 import {
   checkPatch,
   type ClassInfo,
@@ -17,7 +17,6 @@ import {
   spacingOf,
   validateCard,
 } from "../cards/card.ts";
-import type { Shape3 } from "../geometry/resample.ts";
 
 /** The options a plan is made from (the numerical part of `SegmentOptions`). */
 export interface PlanOptions {

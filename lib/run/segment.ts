@@ -6,18 +6,16 @@
  *
  * @module
  */
-import type { Compute } from "../cli/args.ts";
+import type { Compute, Shape3, Volume } from "../core/types.ts";
 import { SiamizeError, UsageError } from "../core/errors.ts";
 import { choosePatch, type ClassInfo, type ModelCard } from "../cards/card.ts";
-import { readChannels, splitChannels } from "../io/channels.ts";
+import { readChannels, splitChannels } from "./channels.ts";
 import { readVolume } from "../io/read.ts";
 import { rewriteForProvider } from "../engine/passes/rewrites.ts";
-import type { Volume } from "../io/nifti.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "../engine/ort.ts";
 import type { Fold } from "../inference/sliding_window.ts";
-import { finish, predict, type Prepared, prepare } from "./pipeline.ts";
+import { finish, predict, prepare, type Prepared } from "./pipeline.ts";
 import { makePlan, type Plan, type PlanOptions } from "./plan.ts";
-import type { Shape3 } from "../geometry/resample.ts";
 import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
 import type { DownloadProgress } from "../cards/download.ts";
 import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "../cards/weights.ts";

@@ -27,7 +27,8 @@
  * @module
  */
 import { gunzipSync, gzipSync } from "fflate";
-import { fromFileUrl, join } from "../../lib/core/_std.ts";
+import { join } from "../../lib/core/_std.ts";
+import { gib, median, ROOT, time } from "./_common.ts";
 import { scriptArgs } from "../_cli.ts";
 
 const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
@@ -47,21 +48,7 @@ import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
 
-const ROOT = fromFileUrl(new URL("../..", import.meta.url));
 const CACHE = join(ROOT, ".cache", "bench");
-
-/** Median of numbers. */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function time<T>(f: () => Promise<T> | T): Promise<[number, T]> {
-  const t = performance.now();
-  const r = await f();
-  return [(performance.now() - t) / 1000, r];
-}
 
 async function ensureModel(name: string, preset: string, fp16: boolean): Promise<string> {
   await Deno.mkdir(CACHE, { recursive: true });
@@ -183,7 +170,7 @@ async function benchModel(label: string, input: string, model: string, extra: st
     const r = await runCli(input, model, extra);
     console.error(
       `${label} run ${i + 1}/${runs}: ${r.wall.toFixed(1)} s, inference ${r.report.seconds.inference} s, peak ${
-        ((r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)
+        gib(r.report.peakRssBytes)
       } GiB`,
     );
     rows.push(r);
@@ -199,7 +186,7 @@ async function benchModel(label: string, input: string, model: string, extra: st
     `${s("preprocess").toFixed(2)} | ${s("inference").toFixed(1)} | ${s("postprocess").toFixed(2)} | ${
       s("write").toFixed(2)
     } | ` +
-    `${(nonNet * 100).toFixed(1)}% | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`;
+    `${(nonNet * 100).toFixed(1)}% | ${gib(m((r) => r.report.peakRssBytes ?? NaN))} | ${runs} |`;
 }
 
 async function benchInstanceNorm(runs: number, threads: string | undefined): Promise<string[]> {
@@ -222,7 +209,7 @@ async function benchInstanceNorm(runs: number, threads: string | undefined): Pro
   const line = (v: string) =>
     `| ${v} | ${m(v, "rewriteSeconds").toFixed(2)} | ${m(v, "seconds").toFixed(1)} | ${
       m(v, "cpuSeconds").toFixed(1)
-    } | ${(m(v, "peakRssBytes") / 2 ** 30).toFixed(2)} |`;
+    } | ${gib(m(v, "peakRssBytes"))} |`;
   return [
     `one 256x256x192 tile, siam-v0.3 fp16 preset (rewritten to fp32), ${runs} runs each, median`,
     "| InstanceNormalization rewrite | rewrite s | run s | CPU s | peak RSS GiB |",

@@ -11,11 +11,10 @@
  *
  * @module
  */
-import { fromFileUrl, join } from "../../lib/core/_std.ts";
+import { join } from "../../lib/core/_std.ts";
+import { ROOT } from "./_common.ts";
 import { makeVolume, writeNifti } from "../../lib/io/nifti.ts";
 import { buildResEncUNet } from "../builders/model_builder.ts";
-
-const ROOT = fromFileUrl(new URL("../..", import.meta.url));
 
 /** One CLI bench case: input (possibly comma-separated channels), model and extra flags. */
 export interface CardCase {

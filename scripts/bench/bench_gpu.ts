@@ -8,7 +8,7 @@
  * @module
  */
 import type { RunReport } from "../../lib/run/report.ts";
-import { median } from "./bench.ts";
+import { gib, median } from "./_common.ts";
 
 /** A CLI run's wall time and report. */
 interface Row {
@@ -60,7 +60,7 @@ export async function benchGpu(
           (m((r) => r.wall) / folds).toFixed(2)
         } | ${inference.toFixed(2)} | ${(rep.tiles * folds / inference).toFixed(2)} | ${
           m((r) => r.report.seconds.load).toFixed(2)
-        } | ${(m((r) => r.report.peakRssBytes ?? NaN) / 2 ** 30).toFixed(2)} | ${runs} |`,
+        } | ${gib(m((r) => r.report.peakRssBytes ?? NaN))} | ${runs} |`,
       );
     }
   }

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "../../lib/core/_std.ts";
-import { median } from "./bench.ts";
+import { gib, median, peakRss } from "./_common.ts";
 
 /** The case names this module runs. */
 export const NETWORK_CASES = ["segresnet-tile", "segresnet-ct", "hnoseg-brats"] as const;
@@ -89,7 +89,7 @@ export async function benchNetworks(o: NetworkBenchOptions): Promise<string[]> {
     for (let i = 0; i < o.runs; i++) {
       const r = await child(model, shape, count, o.threads);
       console.error(
-        `${name} run ${i + 1}/${o.runs}: network ${r.run.toFixed(2)} s, peak ${(r.peak / 2 ** 30).toFixed(2)} GiB`,
+        `${name} run ${i + 1}/${o.runs}: network ${r.run.toFixed(2)} s, peak ${gib(r.peak)} GiB`,
       );
       rows.push(r);
     }
@@ -105,22 +105,13 @@ export async function benchNetworks(o: NetworkBenchOptions): Promise<string[]> {
     lines.push(
       `| ${name} | ${input} | ${count} | ${m((r) => r.load).toFixed(2)} | ${m((r) => r.run).toFixed(2)} | ${
         (m((r) => r.run) / count).toFixed(2)
-      } | ${(m((r) => r.peak) / 2 ** 30).toFixed(2)} | ${o.runs} |`,
+      } | ${gib(m((r) => r.peak))} | ${o.runs} |`,
     );
   }
   return lines;
 }
 
 /** Peak resident set size of this process (VmHWM on Linux, else the current RSS). */
-function peakRss(): number {
-  try {
-    const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/);
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return Deno.memoryUsage().rss;
-}
 
 if (import.meta.main) {
   const { values } = parseArgs({

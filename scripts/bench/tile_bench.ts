@@ -13,8 +13,8 @@
 import * as ort from "onnxruntime-node";
 import process from "node:process";
 import { parseArgs } from "../../lib/core/_std.ts";
-import { parsePatch } from "../../lib/cli/args.ts";
-import { peakRss } from "../../lib/run/report.ts";
+import { parsePatch } from "../../lib/core/types.ts";
+import { peakRss } from "./_common.ts";
 import { PASSES, rewriteForProvider } from "../../lib/engine/passes/rewrites.ts";
 
 /** One line of ORT's profile (chrome trace format). */

@@ -10,7 +10,7 @@
  */
 import { decodeModel, num, type TensorProto } from "../../lib/engine/onnx_proto.ts";
 import type { Backend, NetworkSession } from "../../lib/engine/ort.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 
 function floats(t: TensorProto | undefined): Float32Array {
   if (!t) throw new Error("missing tensor");

@@ -1,4 +1,5 @@
-import { parseCli, parsePatch } from "../../lib/cli/args.ts";
+import { parseCli } from "../../lib/cli/args.ts";
+import { parsePatch } from "../../lib/core/types.ts";
 import { UsageError } from "../../lib/core/errors.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 

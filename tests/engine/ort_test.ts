@@ -113,7 +113,9 @@ Deno.test("automatic patch from available memory: default, low-memory, smaller",
   const small = choosePatch(SIAM_V03, 3 * GiB);
   assert(small.reduced && estimatePeakBytes(SIAM_V03, small.patch)! <= 3 * GiB * 0.9, JSON.stringify(small));
   assertEquals(checkPatch(SIAM_V03, small.patch), undefined);
-  assert(estimatePeakBytes(SIAM_V03, [256, 256, 192])! > 10 * GiB && estimatePeakBytes(SIAM_V03, [128, 128, 128])! < 4 * GiB);
+  assert(
+    estimatePeakBytes(SIAM_V03, [256, 256, 192])! > 10 * GiB && estimatePeakBytes(SIAM_V03, [128, 128, 128])! < 4 * GiB,
+  );
   // A card without a memory model keeps its patch.
   const { shippedCard } = await import("../../lib/cards/card.ts");
   const ct = shippedCard("monai-wholebody-ct")!;

@@ -1,6 +1,6 @@
 import { join } from "../../lib/core/_std.ts";
 import { boxShape, cropTo, fillHoles, nonzeroBox, pasteInto } from "../../lib/geometry/crop.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 import { assertClose, assertEquals } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";
 

@@ -9,8 +9,8 @@ import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { windowStarts } from "../../lib/inference/window.ts";
 import { padding, padVolume } from "../../lib/inference/tiling.ts";
 import { ortBackend } from "../../lib/engine/ort.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
-import { makeVolume, type Volume } from "../../lib/io/nifti.ts";
+import type { Shape3, Volume } from "../../lib/core/types.ts";
+import { makeVolume } from "../../lib/io/nifti.ts";
 
 const DIR = join(GOLDEN, "monai");
 const facts = JSON.parse(await Deno.readTextFile(join(DIR, "ct_small.json")));

@@ -1,6 +1,7 @@
 import { join } from "../../lib/core/_std.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
-import { newShape, resize, roundHalfEven, type Shape3 } from "../../lib/geometry/resample.ts";
+import { newShape, resize, roundHalfEven } from "../../lib/geometry/resample.ts";
+import { type Shape3 } from "../../lib/core/types.ts";
 import { assertClose, assertEquals } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";
 

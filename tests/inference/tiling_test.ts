@@ -1,6 +1,6 @@
 import { join } from "../../lib/core/_std.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 import {
   extractTile,
   gaussianMap,

@@ -4,11 +4,11 @@ import { GOLDEN, ROOT, runCli, tempDir } from "../_fixtures.ts";
 import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { multiplePadding } from "../../lib/inference/window.ts";
 import { reverseAxes } from "../../lib/inference/sliding_window.ts";
-import { groupChannelFiles, readChannels } from "../../lib/io/channels.ts";
+import { readChannels } from "../../lib/run/channels.ts";
 import { shippedCard, validateCard } from "../../lib/cards/card.ts";
 import { makeVolume, readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { normalizeInPlace, rescaleInPlace, windowInPlace, zscoreNonzeroInPlace } from "../../lib/numerics/normalize.ts";
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 import { buildResEncUNet } from "../../scripts/builders/model_builder.ts";
 
 const BRATS = JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "hnoseg-xs-brats.json")));
@@ -79,41 +79,6 @@ Deno.test("card pipeline: whole-volume inference runs the network once on the pa
     for (let c = 1; c < 4; c++) if (prep.image[c * n + i] > prep.image[best * n + i]) best = c;
     assertEquals(labels.data[i], best, `voxel ${i}`);
   }
-});
-
-Deno.test("channels: subjects grouped by suffix; incomplete ones reported", () => {
-  const g = groupChannelFiles(
-    [
-      "/d/BraTS-GLI-00001-000-t1c.nii.gz",
-      "/d/BraTS-GLI-00001-000-t2w.nii.gz",
-      "/d/BraTS-GLI-00001-000-t1n.nii.gz",
-      "/d/BraTS-GLI-00001-000-t2f.nii.gz",
-      "/d/sub-02_t1c.nii",
-      "/d/sub-02_t1n.nii",
-      "/d/notes.nii",
-    ],
-    ["t1c", "t1n", "t2f", "t2w"],
-  );
-  assertEquals(g.groups, [{
-    subject: "BraTS-GLI-00001-000",
-    paths: ["t1c", "t1n", "t2f", "t2w"].map((s) => `/d/BraTS-GLI-00001-000-${s}.nii.gz`),
-  }]);
-  assertEquals(g.incomplete, ["/d/sub-02: no t2f, t2w channel"]);
-  assertEquals(g.unmatched, ["/d/notes.nii"]);
-  // BIDS-style suffixes: the longest match wins.
-  const b = groupChannelFiles(
-    ["/b/sub-01_T1w.nii.gz", "/b/sub-01_ce-gadolinium_T1w.nii.gz", "/b/sub-01_FLAIR.nii.gz", "/b/sub-01_T2w.nii.gz"],
-    ["ce-gadolinium_T1w", "T1w", "FLAIR", "T2w"],
-  );
-  assertEquals(b.groups, [{
-    subject: "sub-01",
-    paths: [
-      "/b/sub-01_ce-gadolinium_T1w.nii.gz",
-      "/b/sub-01_T1w.nii.gz",
-      "/b/sub-01_FLAIR.nii.gz",
-      "/b/sub-01_T2w.nii.gz",
-    ],
-  }]);
 });
 
 /** Four channel files of a small "brain with a lesion", and the 4-D file holding the same. */
@@ -233,7 +198,10 @@ Deno.test("cli: mismatched channel grids are refused, naming the odd one out, wi
   const three = await runCli(["--card", card, "-i", paths.slice(0, 3).join(","), "-o", out, "-M", model, "-q"]);
   // A channel count the card does not take is a usage error, found before any model or file is read.
   assertEquals(three.code, 64);
-  assert(three.err[0].includes("3 files; the HNOSeg-XS BraTS card takes 4 channels (t1c, t1n, t2f, t2w)"), three.err[0]);
+  assert(
+    three.err[0].includes("3 files; the HNOSeg-XS BraTS card takes 4 channels (t1c, t1n, t2f, t2w)"),
+    three.err[0],
+  );
   assert([...Deno.readDirSync(dir.path)].every((e) => !e.name.startsWith("seg")));
 });
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { GraphPass } from "./rewrites.ts";
+import type { GraphPass } from "./graph_pass.ts";
 import { AttrType, DataType, type GraphProto, type NodeProto, num, type TensorProto } from "../onnx_proto.ts";
 
 const SIZES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.DOUBLE]: 8 };

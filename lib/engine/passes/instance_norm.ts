@@ -27,7 +27,7 @@
  *
  * @module
  */
-import type { GraphPass } from "./rewrites.ts";
+import type { GraphPass } from "./graph_pass.ts";
 import {
   AttrType,
   DataType,

@@ -10,20 +10,9 @@
 import { hasFloat16Initializers, rewriteGraphToFloat32 } from "./fp16.ts";
 import { CONV_TRANSPOSE_3D } from "./conv_transpose.ts";
 import { INSTANCE_NORM } from "./instance_norm.ts";
-import { decodeModel, encodeModel, type ModelProto } from "../onnx_proto.ts";
+import type { GraphPass } from "./graph_pass.ts";
 
-/** One graph rewrite. */
-export interface GraphPass {
-  /** Short name for logs and reports. */
-  name: string;
-  /**
-   * Whether the pass may change this model on this provider, decided
-   * cheaply from the bytes (no decode); `false` skips it.
-   */
-  wanted(bytes: Uint8Array, provider: string): boolean;
-  /** Rewrites the decoded model in place; returns what it did, or undefined when nothing changed. */
-  run(model: ModelProto, provider: string): string | undefined;
-}
+import { decodeModel, encodeModel } from "../onnx_proto.ts";
 
 /** fp16 weights upcast to a true fp32 graph, for the CPU provider only (see `fp16.ts`). */
 export const FP16_TO_FP32: GraphPass = {

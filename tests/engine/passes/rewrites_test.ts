@@ -1,4 +1,5 @@
-import { FP16_TO_FP32, type GraphPass, PASSES, rewriteForProvider } from "../../../lib/engine/passes/rewrites.ts";
+import { FP16_TO_FP32, PASSES, rewriteForProvider } from "../../../lib/engine/passes/rewrites.ts";
+import type { GraphPass } from "../../../lib/engine/passes/graph_pass.ts";
 import { isFloat16Model } from "../../../lib/engine/passes/fp16.ts";
 import { decodeModel } from "../../../lib/engine/onnx_proto.ts";
 import { assert, assertEquals, assertThrows } from "../../_assert.ts";

@@ -9,12 +9,13 @@
  */
 import { basename, dirname, join } from "../core/_std.ts";
 import { maxAbsDiff } from "../geometry/affine.ts";
-import { stemOf } from "../run/batch.ts";
+import { stemOf } from "./batch.ts";
 import { InputError } from "../core/errors.ts";
 import { isFileSync } from "../core/fsutil.ts";
-import { readVolume } from "./read.ts";
+import { readVolume } from "../io/read.ts";
 import type { ModelCard } from "../cards/card.ts";
-import { makeVolume, type Volume } from "./nifti.ts";
+import { makeVolume } from "../io/volume.ts";
+import { type Volume } from "../core/types.ts";
 
 /**
  * The channel files named by an input: a comma-separated list, split unless

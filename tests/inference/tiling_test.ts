@@ -1,16 +1,7 @@
 import { join } from "../../lib/core/_std.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
-import type { Shape3 } from "../../lib/core/types.ts";
-import {
-  extractTile,
-  gaussianMap,
-  LogitAccumulator,
-  padding,
-  padVolume,
-  type TilePredictor,
-  tileStarts,
-} from "../../lib/inference/tiling.ts";
-import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { extractTile, gaussianMap, padding, padVolume, tileStarts } from "../../lib/inference/tiling.ts";
+import { assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";
 
 const cases = JSON.parse(await Deno.readTextFile(join(GOLDEN, "cases.json")));

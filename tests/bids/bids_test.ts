@@ -119,7 +119,7 @@ Deno.test("model cards map every class to a standard BIDS label (B and L, not Bo
     5,
     7,
   ]);
-  assertEquals(SIAM_V03.spm!.classes.map((c) => c.bids), ["GM", "WM", "CSF", "B", "ST", "BG"]);
+  assertEquals(SIAM_V03.merges!.spm.classes.map((c) => c.bids), ["GM", "WM", "CSF", "B", "ST", "BG"]);
   const bad = structuredClone(SIAM_V03);
   bad.classes[15].bids = "Bone";
   assertThrows(

@@ -66,7 +66,7 @@ Deno.test("SPM classes: labels 0-5 are the argmax of the merged probabilities", 
   assert(r.labels.data.every((l) => l <= 5));
   // Consistent with merging the 18-class probabilities.
   const full = await segment(PHANTOM, { ...base, tpm: true });
-  const merged = mergeClasses(full.probabilities!.data as Float32Array, 18, SIAM_V03.spm!.map, 6);
+  const merged = mergeClasses(full.probabilities!.data as Float32Array, 18, SIAM_V03.merges!.spm.map, 6);
   assertClose(merged, p.data, 1e-5);
 });
 

@@ -41,7 +41,7 @@ import { progressPrinter } from "./lib/cards/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
-import { resolveCard, SIAM_V03 } from "./lib/cards/card.ts";
+import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
 import { cardsTable, folderChannelInputs } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";

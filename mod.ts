@@ -47,19 +47,19 @@ export {
   type Stage,
   type Timings,
 } from "./lib/run/segment.ts";
-export { type ClassInfo, type ClassMerge, loadCard, type ModelCard, SIAM_V03 } from "./lib/cards/card.ts";
+export { type ClassInfo, type ClassMerge, type ModelCard } from "./lib/cards/card.ts";
+export { loadCard } from "./lib/cards/parse.ts";
+export { SIAM_V03 } from "./lib/cards/shipped.ts";
 export {
   type Inference,
   type Normalization,
   type NormalizationStep,
   type Preprocessing,
   type Region,
-  resolveCard,
-  SHIPPED_CARDS,
-  shippedCard,
   type SlidingWindowInference,
   type WholeVolumeInference,
 } from "./lib/cards/card.ts";
+export { resolveCard, SHIPPED_CARDS, shippedCard } from "./lib/cards/shipped.ts";
 export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
 export { qcPicture } from "./lib/outputs/qc.ts";
 export { tissueVolumes, type VolumeRow } from "./lib/outputs/volumes.ts";

@@ -21,7 +21,7 @@ const REGRESS_USAGE =
   `regress [--input SCAN --reference LABELS] [-M models] [--card CARD] [-P ZxYxX] [-c cpu] [--threshold 0.999]
   Without arguments: the golden phantom with tests/golden/analytic.onnx.
   Exits 1 when voxel agreement is below the threshold.`;
-import { loadCard } from "../lib/cards/card.ts";
+import { loadCard } from "../lib/cards/parse.ts";
 import { readNifti } from "../lib/io/nifti.ts";
 import { segment } from "../lib/run/segment.ts";
 import { analytic64Backend } from "./builders/analytic64.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { SiamizeError } from "../lib/core/errors.ts";
-import { SIAM_V03 } from "../lib/cards/card.ts";
+import { SIAM_V03 } from "../lib/cards/shipped.ts";
 import { cacheDir, fetchModel, resolveModels } from "../lib/cards/weights.ts";
 
 try {

@@ -5,7 +5,9 @@
  * @module
  */
 import { groupChannelFiles } from "../run/channels.ts";
-import { inferenceOf, type ModelCard, SHIPPED_CARDS, shippedCard } from "../cards/card.ts";
+import { type ModelCard } from "../cards/card.ts";
+import { inferenceOf } from "../cards/parse.ts";
+import { SHIPPED_CARDS, shippedCard } from "../cards/shipped.ts";
 
 /**
  * The `siamize cards` text: one line per shipped card (id, channels,

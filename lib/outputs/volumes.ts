@@ -27,7 +27,7 @@ export interface VolumeRow {
  * @example
  * ```ts
  * import { makeVolume } from "../io/nifti.ts";
- * import { SIAM_V03 } from "../cards/card.ts";
+ * import { SIAM_V03 } from "../cards/shipped.ts";
  * import { tissueVolumes } from "./volumes.ts";
  *
  * const labels = makeVolume(new Uint8Array(1000).fill(1), [10, 10, 10]); // 1 mm voxels, all gray matter

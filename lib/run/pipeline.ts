@@ -22,7 +22,8 @@
 import { type Affine, multiply } from "../geometry/affine.ts";
 import { type Box, boxShape, cropTo, pasteInto } from "../geometry/crop.ts";
 import { InputError } from "../core/errors.ts";
-import { channelNormalization, type ClassMerge, type ModelCard } from "../cards/card.ts";
+import { type ClassMerge, type ModelCard } from "../cards/card.ts";
+import { channelNormalization } from "../cards/parse.ts";
 import { makeVolume } from "../io/volume.ts";
 import type { Shape3, Volume } from "../core/types.ts";
 import { normalizeInPlace } from "../numerics/normalize.ts";

@@ -8,15 +8,10 @@
  */
 import { UsageError } from "../core/errors.ts";
 import { parsePatch, type Shape3 } from "../core/types.ts";
-import {
-  checkPatch,
-  type ClassInfo,
-  type ClassMerge,
-  type ModelCard,
-  SIAM_V03,
-  spacingOf,
-  validateCard,
-} from "../cards/card.ts";
+import { type ClassInfo, type ClassMerge, type ModelCard } from "../cards/card.ts";
+import { validateCard } from "../cards/parse.ts";
+import { checkPatch, spacingOf } from "../cards/rules.ts";
+import { SIAM_V03 } from "../cards/shipped.ts";
 
 /** The options a plan is made from (the numerical part of `SegmentOptions`). */
 export interface PlanOptions {

@@ -8,7 +8,8 @@
  */
 import type { Compute, Shape3, Volume } from "../core/types.ts";
 import { SiamizeError, UsageError } from "../core/errors.ts";
-import { choosePatch, type ClassInfo, type ModelCard } from "../cards/card.ts";
+import { type ClassInfo, type ModelCard } from "../cards/card.ts";
+import { choosePatch } from "../cards/rules.ts";
 import { readChannels, splitChannels } from "./channels.ts";
 import { readVolume } from "../io/read.ts";
 import { rewriteForProvider } from "../engine/passes/rewrites.ts";

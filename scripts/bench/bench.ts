@@ -39,7 +39,7 @@ const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
 import { prepare } from "../../lib/run/pipeline.ts";
-import { SIAM_V03 } from "../../lib/cards/card.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { resize } from "../../lib/geometry/resample.ts";
 import type { RunReport } from "../../lib/run/report.ts";

@@ -8,7 +8,9 @@ import {
   readDatasetDescription,
 } from "../../lib/bids/bids.ts";
 import { checkPositionals, expandLabels, splitBidsArgs } from "../../lib/cli/bids_app.ts";
-import { BIDS_STANDARD_LABELS, SIAM_V03, validateCard } from "../../lib/cards/card.ts";
+import { BIDS_STANDARD_LABELS } from "../../lib/cards/card.ts";
+import { validateCard } from "../../lib/cards/parse.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
 import { VERSION } from "../../lib/run/report.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";

@@ -1,16 +1,9 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { join } from "../../lib/core/_std.ts";
 import { ROOT, tempDir } from "../_fixtures.ts";
-import {
-  channelNormalization,
-  inferenceOf,
-  resolveCard,
-  SHIPPED_CARDS,
-  shippedCard,
-  SIAM_V03,
-  spacingOf,
-  validateCard,
-} from "../../lib/cards/card.ts";
+import { channelNormalization, inferenceOf, validateCard } from "../../lib/cards/parse.ts";
+import { spacingOf } from "../../lib/cards/rules.ts";
+import { resolveCard, SHIPPED_CARDS, shippedCard, SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { cardsTable } from "../../lib/cli/cards.ts";
 
 const ct = () => JSON.parse(Deno.readTextFileSync(join(ROOT, "models", "monai-wholebody-ct.json")));

@@ -1,7 +1,7 @@
 import { main } from "../../cli.ts";
 import { join } from "../../lib/core/_std.ts";
 import { DownloadError, downloadFile, sha256File } from "../../lib/cards/download.ts";
-import { SIAM_V03 } from "../../lib/cards/card.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
 import { cacheDir, fetchModel, resolveModels, validateOnnx, weightsUrl } from "../../lib/cards/weights.ts";
 import { fetchWeights } from "../../scripts/fetch_weights.ts";

@@ -78,6 +78,6 @@ Deno.test("resources are found relative to the modules, never the working folder
       `${path} reads models/ by a cwd-relative path`,
     );
   }
-  const card = await Deno.readTextFile(join(ROOT, "lib", "cards", "card.ts"));
+  const card = await Deno.readTextFile(join(ROOT, "lib", "cards", "shipped.ts"));
   assert(card.includes('from "../../models/siam-v0.3.json" with { type: "json" }'));
 });

@@ -1,6 +1,7 @@
 import { join } from "../../lib/core/_std.ts";
 import { SiamizeError } from "../../lib/core/errors.ts";
-import { checkPatch, SIAM_V03 } from "../../lib/cards/card.ts";
+import { checkPatch } from "../../lib/cards/rules.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { autoOrder, CUDA_INSTALL_COMMAND, ortBackend, providerObstacle } from "../../lib/engine/ort.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { GOLDEN, tempDir } from "../_fixtures.ts";
@@ -106,7 +107,7 @@ Deno.test("patch sizes the card cannot take name the nearest valid ones", () => 
 });
 
 Deno.test("automatic patch from available memory: default, low-memory, smaller", async () => {
-  const { choosePatch, estimatePeakBytes } = await import("../../lib/cards/card.ts");
+  const { choosePatch, estimatePeakBytes } = await import("../../lib/cards/rules.ts");
   const GiB = 2 ** 30;
   assertEquals(choosePatch(SIAM_V03, 24 * GiB), { patch: [256, 256, 192], reduced: false });
   assertEquals(choosePatch(SIAM_V03, 8 * GiB), { patch: [192, 192, 128], reduced: true });
@@ -117,7 +118,7 @@ Deno.test("automatic patch from available memory: default, low-memory, smaller",
     estimatePeakBytes(SIAM_V03, [256, 256, 192])! > 10 * GiB && estimatePeakBytes(SIAM_V03, [128, 128, 128])! < 4 * GiB,
   );
   // A card without a memory model keeps its patch.
-  const { shippedCard } = await import("../../lib/cards/card.ts");
+  const { shippedCard } = await import("../../lib/cards/shipped.ts");
   const ct = shippedCard("monai-wholebody-ct")!;
   assertEquals(estimatePeakBytes(ct, ct.patch), undefined);
   assertEquals(choosePatch(ct, 1 * GiB), { patch: ct.patch, reduced: false });

@@ -9,7 +9,8 @@
 import { join } from "../../lib/core/_std.ts";
 import { main } from "../../cli.ts";
 import { describeAdapter, webgpuAdapter } from "../../lib/engine/gpu_adapter.ts";
-import { loadCard, type ModelCard } from "../../lib/cards/card.ts";
+import { type ModelCard } from "../../lib/cards/card.ts";
+import { loadCard } from "../../lib/cards/parse.ts";
 import { ortBackend } from "../../lib/engine/ort.ts";
 import { segment, type SegmentOptions } from "../../lib/run/segment.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";

@@ -2,7 +2,7 @@ import { assert, assertAlmostEquals, assertEquals } from "../_assert.ts";
 import { join } from "../../lib/core/_std.ts";
 import { GOLDEN, ROOT } from "../_fixtures.ts";
 import { readVolume } from "../../lib/io/read.ts";
-import { loadCard } from "../../lib/cards/card.ts";
+import { loadCard } from "../../lib/cards/parse.ts";
 import { toCanonical } from "../../lib/geometry/orient.ts";
 import { importanceMap, scanStarts, spacingGrid, zoomAffine } from "../../lib/geometry/monai_spacing.ts";
 import { finish, predict, prepare } from "../../lib/run/pipeline.ts";

@@ -1,5 +1,5 @@
 import { join } from "../../lib/core/_std.ts";
-import { SIAM_V03 } from "../../lib/cards/card.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
 import { MARKER_COLOR, presentClasses, qcImage } from "../../lib/outputs/qc.ts";
 import { assert, assertEquals } from "../_assert.ts";

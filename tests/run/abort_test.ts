@@ -1,5 +1,5 @@
 import { join } from "../../lib/core/_std.ts";
-import { loadCard } from "../../lib/cards/card.ts";
+import { loadCard } from "../../lib/cards/parse.ts";
 import { segment, type Stage } from "../../lib/run/segment.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { GOLDEN, ROOT } from "../_fixtures.ts";

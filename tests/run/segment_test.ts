@@ -1,6 +1,7 @@
 import { join } from "../../lib/core/_std.ts";
 import { invert, multiply } from "../../lib/geometry/affine.ts";
-import { loadCard, SIAM_V03, validateCard } from "../../lib/cards/card.ts";
+import { loadCard, validateCard } from "../../lib/cards/parse.ts";
+import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
 import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { segment } from "../../lib/run/segment.ts";

@@ -9,17 +9,18 @@
  *
  * @module
  */
-import {
-  type Affine,
-  affineToQuaternion,
-  identity,
-  isFiniteAffine,
-  maxAbsDiff,
-  quaternionToAffine,
-  voxelSizes,
-} from "../geometry/affine.ts";
+import { affineToQuaternion, isFiniteAffine, maxAbsDiff, voxelSizes } from "../geometry/affine.ts";
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
+import {
+  checkQuaternion,
+  DATATYPE_BYTES as BYTES,
+  DATATYPE_CODES,
+  encodeHeader,
+  headerAffine,
+  type ParsedHeader as Parsed,
+  parseHeader,
+} from "./nifti_header.ts";
 
 // moved to lib/core/types.ts; re-exported so existing importers keep working
 export type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
@@ -29,42 +30,8 @@ import { compress, gunzipAll, isGzip } from "./gzip.ts";
 // moved to lib/io/volume.ts; re-exported for the pipeline files and older importers
 export { defaultHeader, makeVolume } from "./volume.ts";
 
-/** NIfTI datatype codes by name. */
-export const DATATYPE_CODES: Record<DataType, number> = {
-  uint8: 2,
-  int16: 4,
-  int32: 8,
-  float32: 16,
-  float64: 64,
-  int8: 256,
-  uint16: 512,
-  uint32: 768,
-  int64: 1024,
-  uint64: 1280,
-};
-
-const CODE_NAMES: Record<number, string> = {
-  1: "binary",
-  32: "complex64",
-  128: "RGB24",
-  1536: "float128",
-  1792: "complex128",
-  2048: "complex256",
-  2304: "RGBA32",
-};
-
-const BYTES: Record<DataType, number> = {
-  uint8: 1,
-  int8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  float32: 4,
-  float64: 8,
-  int64: 8,
-  uint64: 8,
-};
+// moved to lib/io/nifti_header.ts (the offset table and the header checks); re-exported here
+export { checkQuaternion, DATATYPE_CODES, headerAffine } from "./nifti_header.ts";
 
 /** Typed-array constructors by datatype name (the 64-bit integer types have none). */
 export const ARRAY_TYPES = {
@@ -171,183 +138,6 @@ function expectedSize(b: Uint8Array): number {
   } catch {
     return 0;
   }
-}
-
-interface Parsed {
-  header: NiftiHeader;
-  offset: number;
-  count: number;
-  dims: number[];
-}
-
-function cstr(b: Uint8Array, at: number, len: number): string {
-  let end = at;
-  while (end < at + len && b[end] !== 0) end++;
-  return new TextDecoder("latin1").decode(b.subarray(at, end));
-}
-
-/** NIfTI qform/sform codes: unknown, scanner, aligned, Talairach, MNI 152, template (NIfTI 2019). */
-const VALID_XFORM_CODES = new Set([0, 1, 2, 3, 4, 5]);
-
-/**
- * Checks that the quaternion the qform uses is a rotation (b²+c²+d² ≤ 1,
- * with nibabel's float32 tolerance): nibabel refuses others, and reading on
- * would scale the voxel sizes.
- */
-export function checkQuaternion(path: string, h: NiftiHeader): void {
-  if (h.sformCode > 0 || h.qformCode <= 0) return;
-  const [b, c, d] = h.quatern;
-  const n2 = b * b + c * c + d * d;
-  if (!(n2 <= 1 + 3 * 2 ** -23)) {
-    fail(path, `invalid qform: quaternion (b, c, d) = (${h.quatern.join(", ")}) has b²+c²+d² = ${n2.toFixed(4)} > 1`);
-  }
-}
-
-function parseHeader(path: string, b: Uint8Array): Parsed {
-  if (b.length === 0) fail(path, "empty file");
-  if (b.length < 348) fail(path, `not a NIfTI file (only ${b.length} bytes, a header needs 348)`);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  let le = true;
-  let version: 1 | 2;
-  const s = v.getInt32(0, true);
-  const sb = v.getInt32(0, false);
-  if (s === 348 || s === 540) version = s === 348 ? 1 : 2;
-  else if (sb === 348 || sb === 540) {
-    version = sb === 348 ? 1 : 2;
-    le = false;
-  } else fail(path, `not a NIfTI file (sizeof_hdr is ${s}, expected 348 or 540)`);
-  if (version === 2 && b.length < 540) fail(path, `truncated NIfTI-2 header (${b.length} of 540 bytes)`);
-
-  const i16 = (o: number) => v.getInt16(o, le);
-  const i32 = (o: number) => v.getInt32(o, le);
-  const i64 = (o: number) => Number(v.getBigInt64(o, le));
-  const f32 = (o: number) => v.getFloat32(o, le);
-  const f64 = (o: number) => v.getFloat64(o, le);
-
-  let magic: string;
-  let dim: number[], pixdim: number[];
-  let h: Omit<NiftiHeader, "version" | "littleEndian" | "datatype" | "dim" | "pixdim">;
-  let code: number;
-  let voxOffset: number;
-  if (version === 1) {
-    magic = cstr(b, 344, 4);
-    if (magic === "ni1") fail(path, "a .hdr/.img pair header; convert it to a single .nii file");
-    if (magic !== "n+1") fail(path, `not a NIfTI file (bad magic ${JSON.stringify(magic)})`);
-    dim = Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k));
-    pixdim = Array.from({ length: 8 }, (_, k) => f32(76 + 4 * k));
-    code = i16(70);
-    voxOffset = f32(108);
-    if (!(voxOffset >= 352)) voxOffset = 352;
-    h = {
-      sclSlope: f32(112),
-      sclInter: f32(116),
-      qformCode: i16(252),
-      sformCode: i16(254),
-      quatern: [f32(256), f32(260), f32(264)],
-      qoffset: [f32(268), f32(272), f32(276)],
-      srow: [0, 1, 2].map((r) => [0, 1, 2, 3].map((k) => f32(280 + 16 * r + 4 * k))),
-      xyztUnits: b[123],
-      dimInfo: b[39],
-      intentCode: i16(68),
-      intentName: cstr(b, 328, 16),
-      intentP: [f32(56), f32(60), f32(64)],
-      sliceCode: b[122],
-      sliceStart: i16(74),
-      sliceEnd: i16(120),
-      sliceDuration: f32(132),
-      toffset: f32(136),
-      calMax: f32(124),
-      calMin: f32(128),
-      descrip: cstr(b, 148, 80),
-      auxFile: cstr(b, 228, 24),
-    };
-  } else {
-    magic = cstr(b, 4, 8);
-    if (magic === "ni2") fail(path, "a .hdr/.img pair header; convert it to a single .nii file");
-    if (magic !== "n+2") fail(path, `not a NIfTI file (bad magic ${JSON.stringify(magic)})`);
-    dim = Array.from({ length: 8 }, (_, k) => i64(16 + 8 * k));
-    pixdim = Array.from({ length: 8 }, (_, k) => f64(104 + 8 * k));
-    code = i16(12);
-    voxOffset = i64(168);
-    if (!(voxOffset >= 544)) voxOffset = 544;
-    h = {
-      sclSlope: f64(176),
-      sclInter: f64(184),
-      qformCode: i32(344),
-      sformCode: i32(348),
-      quatern: [f64(352), f64(360), f64(368)],
-      qoffset: [f64(376), f64(384), f64(392)],
-      srow: [0, 1, 2].map((r) => [0, 1, 2, 3].map((k) => f64(400 + 32 * r + 8 * k))),
-      xyztUnits: i32(500),
-      dimInfo: b[524],
-      intentCode: i32(504),
-      intentName: cstr(b, 508, 16),
-      intentP: [f64(80), f64(88), f64(96)],
-      sliceCode: i32(496),
-      sliceStart: i64(224),
-      sliceEnd: i64(232),
-      sliceDuration: f64(208),
-      toffset: f64(216),
-      calMax: f64(192),
-      calMin: f64(200),
-      descrip: cstr(b, 240, 80),
-      auxFile: cstr(b, 320, 24),
-    };
-  }
-  const datatype = (Object.keys(DATATYPE_CODES) as DataType[]).find((k) => DATATYPE_CODES[k] === code);
-  if (!datatype) fail(path, `unsupported datatype ${code}${CODE_NAMES[code] ? ` (${CODE_NAMES[code]})` : ""}`);
-
-  const ndim = dim[0];
-  if (!(ndim >= 1 && ndim <= 7)) fail(path, `invalid number of dimensions dim[0]=${ndim}`);
-  for (let k = 1; k <= ndim; k++) {
-    if (!(dim[k] > 0)) fail(path, `invalid dimension dim[${k}]=${dim[k]}`);
-  }
-  const sizes = Array.from({ length: 7 }, (_, k) => (k + 1 <= ndim ? dim[k + 1] : 1));
-  const volumes = sizes.slice(3).reduce((a, c) => a * c, 1);
-  const dims = sizes.slice(0, 3);
-  if (volumes > 1) dims.push(volumes);
-  const count = dims.reduce((a, c) => a * c, 1);
-  if (!Number.isSafeInteger(count * BYTES[datatype])) fail(path, `image too large (${dims.join("x")})`);
-  // As nibabel's header check: a qform/sform code outside the NIfTI set is reset to 0 (unknown).
-  if (!VALID_XFORM_CODES.has(h.qformCode)) h.qformCode = 0;
-  if (!VALID_XFORM_CODES.has(h.sformCode)) h.sformCode = 0;
-  return {
-    header: { version, littleEndian: le, datatype, dim, pixdim, ...h },
-    offset: Math.floor(voxOffset),
-    count,
-    dims,
-  };
-}
-
-/**
- * The affine nibabel would use for this header: sform when
- * `sform_code > 0`, else qform when `qform_code > 0`, else pixdim scaling
- * around the centre with x flipped (nibabel's `get_base_affine`).
- */
-export function headerAffine(h: NiftiHeader, dims: number[]): Affine {
-  if (h.sformCode > 0) {
-    const a = identity();
-    for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) a[r][k] = h.srow[r][k];
-    return a;
-  }
-  const pix: [number, number, number] = [h.pixdim[1] || 1, h.pixdim[2] || 1, h.pixdim[3] || 1];
-  if (h.qformCode > 0) {
-    return quaternionToAffine({
-      b: h.quatern[0],
-      c: h.quatern[1],
-      d: h.quatern[2],
-      offset: h.qoffset,
-      pixdim: pix,
-      qfac: h.pixdim[0] < 0 ? -1 : 1,
-    });
-  }
-  const z = [-Math.abs(pix[0]), Math.abs(pix[1]), Math.abs(pix[2])];
-  const a = identity();
-  for (let k = 0; k < 3; k++) {
-    a[k][k] = z[k];
-    a[k][3] = -((dims[k] ?? 1) - 1) / 2 * z[k];
-  }
-  return a;
 }
 
 /** Which geometry source {@linkcode headerAffine} used. */
@@ -467,11 +257,6 @@ export interface WriteOptions {
   gzip?: boolean;
 }
 
-function writeCstr(b: Uint8Array, at: number, len: number, s: string): void {
-  for (let k = 0; k < len; k++) b[at + k] = k < s.length ? s.charCodeAt(k) & 0xff : 0;
-  b[at + len - 1] = s.length >= len ? 0 : b[at + len - 1];
-}
-
 /**
  * Encodes a volume as a NIfTI-1 single file (uncompressed bytes). The
  * source header's qform/sform and codes are kept verbatim when the
@@ -487,12 +272,6 @@ export function encodeNifti(vol: Volume, options: WriteOptions = {}): Uint8Array
   const count = dims.reduce((a, c) => a * c, 1);
   if (vol.data.length !== count) throw new RangeError(`data has ${vol.data.length} values, dims need ${count}`);
   const nb = BYTES[dt];
-  const out = new Uint8Array(352 + count * nb);
-  const v = new DataView(out.buffer);
-  v.setInt32(0, 348, true);
-  v.setInt16(40, dims.length, true);
-  for (let k = 0; k < 7; k++) v.setInt16(42 + 2 * k, k < dims.length ? dims[k] : 1, true);
-
   const sameGeometry = maxAbsDiff(headerAffine(h, dims), vol.affine) < 1e-6;
   let qformCode = h.qformCode, sformCode = h.sformCode;
   let quatern = h.quatern, qoffset = h.qoffset, srow = h.srow;
@@ -509,34 +288,49 @@ export function encodeNifti(vol: Volume, options: WriteOptions = {}): Uint8Array
     qformCode = qformCode > 0 ? qformCode : sformCode;
   }
   const pixdim = [qfac, ...pix3, dims.length > 3 ? (vol.pixdim[3] || 1) : (h.pixdim[4] || 1), 1, 1, 1];
-  v.setFloat32(56, h.intentP[0], true);
-  v.setFloat32(60, h.intentP[1], true);
-  v.setFloat32(64, h.intentP[2], true);
-  v.setInt16(68, options.intentCode ?? 0, true);
-  v.setInt16(70, DATATYPE_CODES[dt], true);
-  v.setInt16(72, nb * 8, true);
-  v.setInt16(74, h.sliceStart, true);
-  for (let k = 0; k < 8; k++) v.setFloat32(76 + 4 * k, pixdim[k], true);
-  v.setFloat32(108, 352, true);
-  v.setFloat32(112, 1, true);
-  v.setFloat32(116, 0, true);
-  v.setInt16(120, h.sliceEnd, true);
-  out[122] = h.sliceCode;
-  out[123] = h.xyztUnits || (2 | 8);
-  out[39] = h.dimInfo;
   const cal = options.cal ?? [0, 0];
-  v.setFloat32(124, cal[1], true);
-  v.setFloat32(128, cal[0], true);
-  v.setFloat32(132, h.sliceDuration, true);
-  v.setFloat32(136, h.toffset, true);
-  writeCstr(out, 148, 80, options.descrip ?? h.descrip);
-  writeCstr(out, 228, 24, h.auxFile);
-  v.setInt16(252, qformCode, true);
-  v.setInt16(254, sformCode, true);
-  [...quatern, ...qoffset].forEach((x, k) => v.setFloat32(256 + 4 * k, x, true));
-  for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) v.setFloat32(280 + 16 * r + 4 * k, srow[r][k], true);
-  writeCstr(out, 328, 16, options.intentName ?? "");
-  writeCstr(out, 344, 4, "n+1");
+  const out = new Uint8Array(352 + count * nb);
+  out.set(encodeHeader(
+    {
+      dim_info: h.dimInfo,
+      dim: [dims.length, ...Array.from({ length: 7 }, (_, k) => k < dims.length ? dims[k] : 1)],
+      intent_p1: h.intentP[0],
+      intent_p2: h.intentP[1],
+      intent_p3: h.intentP[2],
+      intent_code: options.intentCode ?? 0,
+      datatype: DATATYPE_CODES[dt],
+      bitpix: nb * 8,
+      slice_start: h.sliceStart,
+      pixdim,
+      vox_offset: 352,
+      scl_slope: 1,
+      scl_inter: 0,
+      slice_end: h.sliceEnd,
+      slice_code: h.sliceCode,
+      xyzt_units: h.xyztUnits || (2 | 8),
+      cal_max: cal[1],
+      cal_min: cal[0],
+      slice_duration: h.sliceDuration,
+      toffset: h.toffset,
+      descrip: options.descrip ?? h.descrip,
+      aux_file: h.auxFile,
+      qform_code: qformCode,
+      sform_code: sformCode,
+      quatern_b: quatern[0],
+      quatern_c: quatern[1],
+      quatern_d: quatern[2],
+      qoffset_x: qoffset[0],
+      qoffset_y: qoffset[1],
+      qoffset_z: qoffset[2],
+      srow_x: srow[0],
+      srow_y: srow[1],
+      srow_z: srow[2],
+      intent_name: options.intentName ?? "",
+      magic: "n+1",
+    },
+    1,
+    true,
+  ));
 
   const d = new DataView(out.buffer, 352);
   const src = vol.data;

@@ -22,7 +22,7 @@ import {
   shippedCard,
   type Volume,
 } from "../../mod.ts";
-import { makeModel } from "../../scripts/make_model.ts";
+import { makeModel } from "../../scripts/builders/make_model.ts";
 import { unzlibSync, zlibSync } from "fflate";
 
 /** A path inside the repository. */

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Shape3 } from "../core/types.ts";
-import { importanceMap, scanStarts } from "../geometry/monai_spacing.ts";
+import { importanceMap, scanStarts } from "./monai_window.ts";
 import { gaussianMap, padding, tileStarts } from "./tiling.ts";
 
 /** Sliding-window inference over patches. */

@@ -181,3 +181,16 @@ Deno.test("the default 256x256x192 patch on Colin27 completes and overlays the i
   assertEquals(r.geometry.resampled, [236, 287, 241]);
   assertEquals(r.tiles, 4);
 });
+
+Deno.test("the card's resampling.image order is honoured: order 1 gives other labels than order 3", async () => {
+  const base = { models: ANALYTIC, patch: [64, 64, 48] as [number, number, number], compute: "cpu" as const };
+  const cubic = await segment(join(GOLDEN, "phantom.nii.gz"), { ...base, card });
+  const linearCard = validateCard({ ...card, resampling: { ...card.resampling, image: 1 } }, "order1");
+  assertEquals(linearCard.resampling.image, 1);
+  const linear = await segment(join(GOLDEN, "phantom.nii.gz"), { ...base, card: linearCard });
+  let differ = 0;
+  for (let i = 0; i < cubic.labels.data.length; i++) if (cubic.labels.data[i] !== linear.labels.data[i]) differ++;
+  assert(differ > 0, "order 1 and order 3 gave the same labels: the card's order is not used");
+  // Same geometry, only the interpolation changed.
+  assertEquals(linear.geometry.resampled, cubic.geometry.resampled);
+});

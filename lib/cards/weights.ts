@@ -66,7 +66,7 @@ export function cacheDir(env: Env = denoEnv, os: string = Deno.build.os): string
  *
  * @example
  * ```ts
- * import { SIAM_V03 } from "./card.ts";
+ * import { SIAM_V03 } from "./shipped.ts";
  * import { resolveModels } from "./weights.ts";
  *
  * const models = resolveModels(["0,2"], SIAM_V03, "/cache");
@@ -171,7 +171,7 @@ export type FetchModelOptions =
  *
  * @example
  * ```ts ignore
- * import { SIAM_V03 } from "./card.ts";
+ * import { SIAM_V03 } from "./shipped.ts";
  * import { cacheDir, fetchModel, resolveModels } from "./weights.ts";
  *
  * for (const m of resolveModels(["all"], SIAM_V03, cacheDir())) await fetchModel(m, SIAM_V03);

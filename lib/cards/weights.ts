@@ -23,6 +23,16 @@ export interface ResolvedModel {
   fromCache: boolean;
 }
 
+/** A model file that ran: what outputs record of their origin (sidecars, `--report`, JNIfTI headers). */
+export interface ModelFile {
+  /** Absolute path. */
+  path: string;
+  /** File name. */
+  name: string;
+  /** SHA-256 of the file's bytes (lowercase hex). */
+  sha256: string;
+}
+
 /** Environment lookups, injectable for tests. */
 export type Env = (name: string) => string | undefined;
 

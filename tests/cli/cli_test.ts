@@ -2,7 +2,7 @@ import { main } from "../../cli.ts";
 import { join } from "../../lib/core/_std.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { craftNifti, GOLDEN, ROOT, tempDir, withEnv } from "../_fixtures.ts";
+import { craftNifti, GOLDEN, ROOT, sha256Of, tempDir, withEnv } from "../_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const CARD = join(ROOT, "models", "testing", "analytic.json");
@@ -145,6 +145,8 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   const staged = stages.reduce((a, k) => a + rep.seconds[k], 0);
   assert(staged <= rep.seconds.total + 0.01, `stages ${staged} s > total ${rep.seconds.total} s`);
   assert(rep.peakRssBytes > 0);
+  // The model file that ran, with its SHA-256 (WebCrypto here, node:crypto's streaming hash in the library).
+  assertEquals(rep.models, [{ path: ANALYTIC, name: "analytic.onnx", sha256: await sha256Of(ANALYTIC) }]);
   // A second run refuses to overwrite; --overwrite replaces.
   const before = (await Deno.stat(out)).mtime;
   const again = await run(["-i", PHANTOM, "-o", out, "-M", ANALYTIC, "--card", CARD, "-q"]);

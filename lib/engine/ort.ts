@@ -11,7 +11,7 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-node";
+import * as ort from "./_onnxruntime.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "../core/_std.ts";
 import type { Compute, Shape3 } from "../core/types.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import * as ort from "onnxruntime-node";
+import * as ort from "../engine/_onnxruntime.ts";
 import process from "node:process";
 import type { SegmentResult } from "./segment.ts";
 

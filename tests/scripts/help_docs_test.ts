@@ -38,7 +38,7 @@ export function codeOf(text: string): string[] {
 }
 
 const COMMANDS: [RegExp, string][] = [
-  [/deno task (?:--config \S+ )?(bench|regress|make-model|fetch-weights)\b(.*)$/, "$1"],
+  [/deno task (?:--config \S+ )?(bench|regress|make-model|fetch-weights|install)\b(.*)$/, "$1"],
   [/(?:^|[\s;&|(])(?:deno task )?siamize\b(.*)$/, "siamize"],
   [/scripts\/export\/(export_\w+)\.py\b(.*)$/, "$1"],
 ];
@@ -129,7 +129,7 @@ Deno.test("siamize --help and README agree on the exit codes", () => {
   assertEquals(words(helpCodes).replace(/\.$/, ""), words(readmeCodes).split(". Every error")[0]);
 });
 
-for (const name of ["bench", "regress", "make-model", "fetch-weights"] as const) {
+for (const name of ["bench", "regress", "make-model", "fetch-weights", "install"] as const) {
   Deno.test(`deno task ${name} --help lists every option and case the README and docs use with it`, async () => {
     const r = await taskCommand(name, ["--help"]).output();
     assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));

@@ -1,6 +1,6 @@
 import { join } from "../../lib/core/_std.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { ROOT, tempDir } from "../_fixtures.ts";
+import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
 
 function withoutInitCwd(): Record<string, string> {
   const env = Deno.env.toObject();
@@ -47,4 +47,26 @@ Deno.test("make-model from the user's folder: -o means that folder; an existing 
   const over = await makeModel(dir.path, ["--preset", "tiny", "--seed", "2", "-o", "tiny.onnx", "--overwrite"]);
   assertEquals(over.code, 0, text(over.stderr));
   assert((await Deno.stat(made)).mtime!.getTime() >= before.mtime!.getTime());
+});
+
+Deno.test("regress from the user's folder: --input, --reference, -M and --card are relative to that folder", async () => {
+  await using dir = await tempDir();
+  await Deno.copyFile(join(GOLDEN, "phantom.nii.gz"), join(dir.path, "T1.nii.gz"));
+  await Deno.copyFile(join(GOLDEN, "phantom_labels_p64x64x48.nii.gz"), join(dir.path, "ref.nii.gz"));
+  await Deno.copyFile(join(GOLDEN, "analytic.onnx"), join(dir.path, "m.onnx"));
+  await Deno.copyFile(join(ROOT, "models", "testing", "analytic.json"), join(dir.path, "card.json"));
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--config", join(ROOT, "deno.json"), "regress", "--input", "T1.nii.gz", "--reference", "ref.nii.gz"]
+      .concat(["-M", "m.onnx", "--card", "card.json", "-P", "64x64x48"]),
+    cwd: dir.path,
+    clearEnv: true,
+    env: { ...withoutInitCwd(), NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert(out.includes("input T1.nii.gz") && out.includes("reference ref.nii.gz"), out);
+  assert(/voxel agreement (99\.9\d*|100\.0+)%/.test(out), out);
 });

@@ -237,11 +237,21 @@ function batchHooks(opts: CliOptions, progress: ProgressReporter, seg: Segmenter
   };
 }
 
-/** Prints what a batch skipped and failed and its summary line; the exit code. */
-function reportBatch(summary: BatchSummary, opts: CliOptions, io: Io, progress: ProgressReporter): number {
+/**
+ * Prints what a batch skipped and failed and its summary line; the exit code.
+ * `incomplete` (subjects missing a channel, already reported) count as skipped.
+ */
+function reportBatch(
+  summary: BatchSummary,
+  opts: CliOptions,
+  io: Io,
+  progress: ProgressReporter,
+  incomplete: string[] = [],
+): number {
   for (const s of summary.skipped) progress.line(`skipped ${s} (output exists; --overwrite to redo)`);
   for (const f of summary.failed) io.err(`siamize: ${f.error}`);
-  if (!opts.quiet || summary.failed.length) io.err(`siamize: ${summaryLine(summary)}`);
+  const counted = { ...summary, skipped: [...summary.skipped, ...incomplete] };
+  if (!opts.quiet || summary.failed.length) io.err(`siamize: ${summaryLine(counted)}`);
   return summary.failed.length ? EXIT_FAILURE : 0;
 }
 
@@ -279,7 +289,7 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
       const written = await segmentOne(seg, { ...opts, overwrite: true }, job.input, job.output, progress, true);
       progress.end(`wrote ${written.join(", ")}`);
     }, batchHooks(opts, progress, seg, signal));
-    return reportBatch(summary, opts, io, progress);
+    return reportBatch(summary, opts, io, progress, grouped?.problems ?? []);
   } finally {
     await seg.close();
   }

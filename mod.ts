@@ -60,7 +60,7 @@ export {
   type WholeVolumeInference,
 } from "./lib/cards/card.ts";
 export { resolveCard, SHIPPED_CARDS, shippedCard } from "./lib/cards/shipped.ts";
-export { cacheDir, fetchModel, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
+export { cacheDir, fetchModel, type ModelFile, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
 export { qcPicture } from "./lib/outputs/qc.ts";
 export { tissueVolumes, type VolumeRow } from "./lib/outputs/volumes.ts";
 export { InputError, SiamizeError, UsageError } from "./lib/core/errors.ts";
@@ -71,7 +71,7 @@ export type { Shape3 } from "./lib/core/types.ts";
 export type { Fold } from "./lib/inference/sliding_window.ts";
 export { makePlan, type Plan, type PlanOptions } from "./lib/run/plan.ts";
 export type { TilePredictor } from "./lib/inference/tiling.ts";
-export type { JniftiWriteOptions } from "./lib/io/jnifti.ts";
+export type { JniftiWriteOptions, LabelEntry } from "./lib/io/jnifti.ts";
 export type { Endian } from "./lib/io/bjdata.ts";
 export type { Env, FetchModelOptions } from "./lib/cards/weights.ts";
 export type { QcOptions } from "./lib/outputs/qc.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { enterUserFolder } from "../lib/cli/user_folder.ts";
 import { progressPrinter } from "../lib/cards/download.ts";
 import { scriptArgs } from "./_cli.ts";
 import { SiamizeError } from "../lib/core/errors.ts";
@@ -55,6 +56,7 @@ export async function fetchWeights(specs: string[], log: (s: string) => void, qu
 }
 
 if (import.meta.main) {
+  enterUserFolder(); // relative paths mean the folder the user typed the command in
   const { values, positionals: specs } = scriptArgs(
     `fetch-weights [-q] [FOLDS…]
   Pre-stages SIAM fold weights in the cache for offline use (default: all five).

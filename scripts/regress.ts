@@ -14,13 +14,23 @@
  *
  * @module
  */
+import { enterUserFolder } from "../lib/cli/user_folder.ts";
 import { fromFileUrl, join } from "../lib/core/_std.ts";
 import { scriptArgs } from "./_cli.ts";
 
-const REGRESS_USAGE =
-  `regress [--input SCAN --reference LABELS] [-M models] [--card CARD] [-P ZxYxX] [-c cpu] [--threshold 0.999]
-  Without arguments: the golden phantom with tests/golden/analytic.onnx.
-  Exits 1 when voxel agreement is below the threshold.`;
+const REGRESS_USAGE = `regress [--input SCAN --reference LABELS] [-M MODELS] [--card CARD] [-P ZxYxX] [-c cpu]
+        [--threshold 0.999] [--float64]
+  --input SCAN        the scan to segment (default: the golden phantom; with --float64, Colin27 ch2.nii.gz)
+  --reference LABELS  labels to compare with (default: the phantom's golden labels)
+  -M, --model MODELS  models as siamize's -M (default: tests/golden/analytic.onnx for the phantom and --float64,
+                      else fold 0)
+  --card CARD         model card (default: the analytic stand-in's for the phantom and --float64, else siam-v0.3)
+  -P, --patch ZxYxX   patch (default 64x64x48 for the phantom, 256x256x192 with --float64, else the card's)
+  -c, --compute NAME  provider (default cpu)
+  --threshold T       least voxel agreement (default 0.999)
+  --float64           compare the golden stand-in at real size (default patch 256x256x192) with the same pipeline
+                      evaluating the network in float64 (docs/numerics.md)
+Prints voxel agreement and per-class Dice; exits 1 when the agreement is below the threshold.`;
 import { loadCard } from "../lib/cards/parse.ts";
 import { readNifti } from "../lib/io/nifti.ts";
 import { segment } from "../lib/run/segment.ts";
@@ -48,6 +58,7 @@ export function compareLabels(
 }
 
 if (import.meta.main) {
+  enterUserFolder(); // relative paths mean the folder the user typed the command in
   const root = fromFileUrl(new URL("..", import.meta.url));
   const golden = join(root, "tests", "golden");
   const { values } = scriptArgs(REGRESS_USAGE, {

@@ -221,3 +221,9 @@ export async function withEnv(vars: Record<string, string>, fn: () => Promise<vo
     for (const [k, v] of Object.entries(prev)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }
 }
+
+/** SHA-256 (hex) of a file through WebCrypto: a second implementation beside the library's streaming `node:crypto` one. */
+export async function sha256Of(path: string): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)));
+  return Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+}

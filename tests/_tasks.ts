@@ -30,3 +30,35 @@ export function taskCommand(
     stderr: "piped",
   });
 }
+
+/** The environment a user's shell would give (without an `INIT_CWD` inherited from an outer npm or deno task). */
+export function userEnv(): Record<string, string> {
+  // The TLS and proxy settings a user's shell carries too: `deno install` fetches npm packages, and where the
+  // registry is reached through a proxy with its own CA, Deno needs them (NODE_EXTRA_CA_CERTS, DENO_CERT, ...).
+  const keep = [
+    "PATH",
+    "HOME",
+    "DENO_DIR",
+    "TMPDIR",
+    "XDG_CACHE_HOME",
+    "SIAMIZE_CACHE_DIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "DENO_CERT",
+    "NODE_EXTRA_CA_CERTS",
+    "DENO_TLS_CA_STORE",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const k of keep) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}

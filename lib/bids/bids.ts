@@ -266,7 +266,8 @@ For each source scan \`<entities>_<suffix>.nii[.gz]\` (for example sub-01_T1w.ni
   listed in dseg.tsv (index, name, abbreviation, color, mapping to the standard BIDS labels).
 - \`<entities>_seg-${SEG_LABEL}_desc-<suffix>_probseg.nii.gz\` (with --tpm): one probability volume per label, in the
   order of the sidecar's LabelMap.
-- JSON sidecars: Description, Sources and SpatialReference (the source scan, as a bids:raw: URI), model and folds.
+- JSON sidecars: Description, Sources and SpatialReference (the source scan, as a bids:raw: URI), ModelCard, and
+  ModelFiles: the network files that ran, each with its SHA-256.
 
 ${GROUP_TABLE} (group level) holds per-label volumes in mL per source scan; it is not a BIDS file (.bidsignore).
 License and Authors are those of the source dataset when it states them.
@@ -312,10 +313,10 @@ export async function writeDerivativeMetadata(
 
 /** How a segmentation was made, for the sidecars. */
 export interface SidecarInfo {
-  /** The model (`SIAM v0.3`). */
+  /** The model card, name and version (`SIAM v0.3`): the recipe around the networks. */
   model: string;
-  /** Paths or names of the folds run. */
-  models: string[];
+  /** The model files that ran (file name and SHA-256). */
+  models: readonly { name: string; sha256: string }[];
   /** Execution provider. */
   provider: string;
 }
@@ -326,8 +327,8 @@ function common(s: BidsScan, info: SidecarInfo): Record<string, unknown> {
     Sources: [uri],
     SpatialReference: uri,
     Manual: false,
-    SegmentationModel: info.model,
-    Folds: info.models.map((m) => m.split(/[\\/]/).pop()),
+    ModelCard: info.model,
+    ModelFiles: info.models.map((m) => ({ Name: m.name, SHA256: m.sha256 })),
     Provider: info.provider,
     GeneratedBy: [{ Name: "siamize", Version: VERSION }],
   };
@@ -336,7 +337,8 @@ function common(s: BidsScan, info: SidecarInfo): Record<string, unknown> {
 /** The `_dseg.json` sidecar. */
 export function dsegSidecar(s: BidsScan, info: SidecarInfo, table: ClassInfo[]): Record<string, unknown> {
   return {
-    Description: `Discrete segmentation of ${s.relative} into ${table.length} labels (dseg.tsv) by ${info.model}, ` +
+    Description:
+      `Discrete segmentation of ${s.relative} into ${table.length} labels (dseg.tsv) with the ${info.model} card, ` +
       `on the source scan's grid`,
     ...common(s, info),
   };
@@ -345,8 +347,8 @@ export function dsegSidecar(s: BidsScan, info: SidecarInfo, table: ClassInfo[]):
 /** The `_probseg.json` sidecar: `LabelMap` names the label of each volume, in order. */
 export function probsegSidecar(s: BidsScan, info: SidecarInfo, table: ClassInfo[]): Record<string, unknown> {
   return {
-    Description: `Probabilities (softmax, summing to 1) of ${table.length} labels for ${s.relative} by ` +
-      `${info.model}, one volume per label (LabelMap; abbreviations as in dseg.tsv), on the source scan's grid`,
+    Description: `Probabilities (softmax, summing to 1) of ${table.length} labels for ${s.relative} with the ` +
+      `${info.model} card, one volume per label (LabelMap; abbreviations as in dseg.tsv), on the source scan's grid`,
     ...common(s, info),
     LabelMap: table.map((c) => c.abbreviation),
   };

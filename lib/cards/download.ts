@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { basename, dirname } from "../core/_std.ts";
+import { basename, dirname, sha256Hex } from "../core/_std.ts";
 import { SiamizeError } from "../core/errors.ts";
 import { errorText, trackTemp, untrackTemp } from "../core/fsutil.ts";
 
@@ -81,11 +81,10 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
-/** SHA-256 of a file, hex. */
+/** SHA-256 of a file, hex, read in chunks (bounded memory). */
 export async function sha256File(path: string): Promise<string> {
-  const data = await Deno.readFile(path);
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-  return Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+  const f = await Deno.open(path);
+  return await sha256Hex(f.readable); // the stream closes the file at its end
 }
 
 async function ensureDir(dir: string): Promise<void> {

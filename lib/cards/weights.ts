@@ -23,6 +23,16 @@ export interface ResolvedModel {
   fromCache: boolean;
 }
 
+/** A model file that ran: what outputs record of their origin (sidecars, `--report`, JNIfTI headers). */
+export interface ModelFile {
+  /** Absolute path. */
+  path: string;
+  /** File name. */
+  name: string;
+  /** SHA-256 of the file's bytes (lowercase hex). */
+  sha256: string;
+}
+
 /** Environment lookups, injectable for tests. */
 export type Env = (name: string) => string | undefined;
 
@@ -131,6 +141,28 @@ export function weightsUrl(card: ModelCard, name: string, compute?: string, env:
 }
 
 /**
+ * Fails at once, without retries, when this process may not reach the
+ * weights host (the `siamize` command's `--allow-net` names neurojson.org
+ * only): the error says how to allow a mirror. A host Deno would ask about
+ * on a terminal is left to Deno's prompt.
+ */
+export async function checkNetPermission(m: ResolvedModel, url: string): Promise<void> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw missingModelError(m, `${url} is not a URL (SIAMIZE_WEIGHTS_BASE_URL?)`);
+  }
+  const { state } = await Deno.permissions.query({ name: "net", host: u.host });
+  if (state === "granted" || (state === "prompt" && Deno.stdin.isTerminal())) return;
+  throw missingModelError(
+    m,
+    `this process may not connect to ${u.host} (${url}): for a weights mirror, install the command with ` +
+      `"deno task install --mirror ${u.origin}/" (or add ${u.host} to deno run's --allow-net)`,
+  );
+}
+
+/**
  * Checks that a file is an ONNX model with the card's single input and
  * output names; throws a one-line reason otherwise (e.g. an HTML error page).
  */
@@ -185,6 +217,7 @@ export async function fetchModel(
   if (isFileSync(m.path)) return "present";
   if (!m.fromCache) throw missingModelError(m);
   const url = weightsUrl(card, m.name, o.compute);
+  await checkNetPermission(m, url);
   try {
     return await downloadFile({
       url,

@@ -7,6 +7,35 @@
 import { parseArgs } from "../core/_std.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Compute, COMPUTE_CHOICES, type Format, FORMAT_CHOICES, parsePatch } from "../core/types.ts";
+import { SHIPPED_CARDS, shippedCard } from "../cards/shipped.ts";
+
+/** `-u`'s default for each shipped card, and its named spacings, for `--help`. */
+function spacingDefaults(): string {
+  const def: string[] = [], grid: string[] = [], named: string[] = [];
+  for (const id of SHIPPED_CARDS) {
+    const c = shippedCard(id)!;
+    if (c.resampling.method === "none") grid.push(id);
+    else def.push(`${id} ${c.spacing[0]}`);
+    if (c.spacings) named.push(`${id}: ${Object.keys(c.spacings).join(", ")}`);
+  }
+  return `(default: the card's: ${def.join(", ")}; ${grid.join(", ")} on the input grid), or a card's named spacing (${
+    named.join("; ")
+  })`;
+}
+
+/** Wraps words into lines of at most `width` characters, each after `indent`. */
+function wrap(text: string, indent: string, width = 80): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const w of text.split(" ")) {
+    if (line && indent.length + line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  lines.push(line);
+  return lines.map((l) => indent + l).join("\n");
+}
 
 // moved to lib/core/types.ts; re-exported for lib/run/segment.ts, cli.ts and older importers
 export { type Compute, COMPUTE_CHOICES, type Format, FORMAT_CHOICES, parsePatch } from "../core/types.ts";
@@ -161,14 +190,14 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
   -M, --models LIST      models, comma-separated: fold digits 0-4, ranges
                          such as 0:4, "all", file names in the cache, or
-                         paths to .onnx (default 0)
+                         paths to .onnx (default 0; also --model)
   -c, --compute NAME     auto|cpu|cuda|tensorrt (trt)|coreml|webgpu (default auto)
   -G, --gpu N            GPU device id (default 0)
   -t, --thread N         CPU threads (default: min(cores, 16); also --threads)
   -P, --patch ZxYxX      sliding-window patch (default from the model card,
                          256x256x192 for SIAM v0.3)
-  -u, --spacing MM|NAME  isotropic working spacing (default 0.75), or a card's
-                         named spacing (monai-wholebody-ct: highres, lowres)
+  -u, --spacing MM|NAME  isotropic working spacing in mm
+${wrap(spacingDefaults(), " ".repeat(25))}
   -C, --classes 18|spm   18 SIAM labels, or the 6 SPM12 tissue classes
       --tpm [0|1]        the file at -o is the 4-D float32 probability map
                          (X, Y, Z, classes) instead of the labels (as the C++
@@ -195,16 +224,17 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
       --shard i/n        batch: take inputs i, i+n, i+2n, … (also from
                          SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT)
       --overwrite        replace an existing output (default: refuse)
-      --report FILE      write a JSON record of the run (timings, provider, …)
+      --report FILE      write a JSON record of the run (model files and their
+                         SHA-256, provider, patch, timings, peak RSS, …)
   -v, --verbose          say what happens, with per-stage times
   -q, --quiet            errors only
   -h, --help             this text
   -V, --version          print the version
 
-Exit codes: 0 ok, 64 usage, 65 bad input data, 66 missing input, 73 cannot
-write, 16 not a BIDS dataset, 17 unknown analysis level, 18 BIDS filters
-selected nothing, 130/143 interrupted, 1 failure
-(a batch: any input failed).`;
+Exit codes: 0 done, 64 usage error, 65 bad input data, 66 missing input or
+model, 73 cannot write, 16/17/18 BIDS (not a dataset, unknown analysis level,
+filters selected nothing), 130/143 interrupted (Ctrl-C / SIGTERM), 1 anything
+else (in a batch: any input failed).`;
 
 function bad(msg: string): never {
   throw new UsageError(`${msg} (see --help)`);

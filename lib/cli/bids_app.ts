@@ -202,7 +202,7 @@ export interface WriteBidsOptions {
  */
 export async function writeBidsResult(job: BidsJob, r: SegmentResult, o: WriteBidsOptions): Promise<string[]> {
   const p = job.paths;
-  const info: SidecarInfo = { model: o.model, models: r.models, provider: r.provider };
+  const info: SidecarInfo = { model: o.model, models: r.modelFiles, provider: r.provider };
   await Deno.mkdir(dirname(p.dseg), { recursive: true });
   const todo = async (path: string) => o.overwrite || !await isValidOutput(path);
   const written: string[] = [];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-node";
+import * as ort from "../engine/_onnxruntime.ts";
 import type { Compute } from "../core/types.ts";
 import { type AdapterInfo, describeAdapter, webgpuAdapter } from "../engine/gpu_adapter.ts";
 import { autoOrder, CUDA_INSTALL_COMMAND, ortBinaryDir, providerObstacle } from "../engine/ort.ts";

@@ -9,6 +9,7 @@
  * @module
  */
 import * as nodePath from "node:path";
+import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs as nodeParseArgs } from "node:util";
 import { gunzip as nodeGunzip } from "node:zlib";
@@ -30,6 +31,20 @@ export const isAbsolute: (path: string) => boolean = nodePath.isAbsolute;
 export type ParseArgsConfig = Parameters<typeof nodeParseArgs>[0];
 /** Command-line parser (strict, with short aliases and typed values). */
 export const parseArgs = nodeParseArgs;
+
+/**
+ * SHA-256 (lowercase hex) of a byte sequence given chunk by chunk, so that a
+ * file of any size is hashed in bounded memory (`@std/crypto`'s streaming
+ * digest, from `node:crypto`).
+ */
+export async function sha256Hex(
+  chunks: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<string> {
+  const h = createHash("sha256");
+  if (chunks instanceof Uint8Array) h.update(chunks);
+  else for await (const c of chunks) h.update(c);
+  return h.digest("hex");
+}
 
 /** The local path of a `file:` URL. */
 export function fromFileUrl(url: string | URL): string {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import protobuf from "protobufjs";
+import protobuf from "./_protobuf.ts";
 
 const SCHEMA = `
 syntax = "proto2";

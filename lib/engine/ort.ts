@@ -11,7 +11,7 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-node";
+import * as ort from "./_onnxruntime.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "../core/_std.ts";
 import type { Compute, Shape3 } from "../core/types.ts";
@@ -39,8 +39,9 @@ export interface SessionConfig {
   log?: (message: string) => void;
   /**
    * Receives what is news only on request (`-v`): `auto`'s CPU fallback when
-   * no GPU provider is installed at all. A fallback past a GPU that is there
-   * (a software adapter skipped, a failed warm-up) goes to `log`. @default log
+   * no GPU provider is installed, or when the only GPU is a software adapter
+   * (Mesa's llvmpipe/lavapipe, SwiftShader). A fallback past a hardware GPU
+   * that started and then failed (e.g. its warm-up run) goes to `log`. @default log
    */
   detail?: (message: string) => void;
   /** ORT's own log level. @default "error" */
@@ -327,13 +328,11 @@ export const ortBackend: Backend = {
       }
     }
     const missing: string[] = [];
-    let passedOver = false; // a GPU provider that is there was not used
+    let passedOver = false; // a hardware GPU provider started, then failed
     for (const p of autoOrder()) {
       let obstacle = providerObstacle(p);
-      if (!obstacle && !config.allowSoftwareAdapter) {
-        obstacle = await softwareAdapterObstacle(p);
-        if (obstacle) passedOver = true;
-      }
+      // A software adapter is no GPU worth mentioning: skipping it is said only with -v.
+      if (!obstacle && !config.allowSoftwareAdapter) obstacle = await softwareAdapterObstacle(p);
       if (obstacle) {
         missing.push(`${p}: ${obstacle}`);
         continue;

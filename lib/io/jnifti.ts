@@ -56,6 +56,8 @@ export interface JniftiWriteOptions {
   shuffle?: boolean;
   /** Label table for `NIFTIHeader._DataInfo_.LabelTable`. */
   labels?: readonly LabelEntry[];
+  /** The model files that made the volume, for `NIFTIHeader._DataInfo_.Models` (`[{Name, SHA256}]`). */
+  models?: readonly { name: string; sha256: string }[];
   /** `Description`. */
   description?: string;
   /** NIfTI intent code (1002 = labels). */
@@ -96,15 +98,16 @@ function niftiHeader(vol: Volume, type: ArrayTypeName, o: JniftiWriteOptions): R
     Affine: vol.affine.slice(0, 3).map((r) => [...r]),
     NIIFormat: "jnifti",
   };
+  const info: Record<string, BJValue> = {};
   if (labels) {
-    h._DataInfo_ = {
-      LabelTable: {
-        Key: labels.map((c) => c.index),
-        Label: labels.map((c) => c.name),
-        RGBA: labels.map((c) => c.color.map((x) => Math.round((x / 255) * 1e4) / 1e4)),
-      },
+    info.LabelTable = {
+      Key: labels.map((c) => c.index),
+      Label: labels.map((c) => c.name),
+      RGBA: labels.map((c) => c.color.map((x) => Math.round((x / 255) * 1e4) / 1e4)),
     };
   }
+  if (o.models?.length) info.Models = o.models.map((m) => ({ Name: m.name, SHA256: m.sha256 }));
+  if (Object.keys(info).length) h._DataInfo_ = info;
   return h;
 }
 

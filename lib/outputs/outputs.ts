@@ -28,6 +28,8 @@ export interface SegmentOutput {
   input: Volume;
   /** The label table. */
   labelTable: ClassInfo[];
+  /** The model files that ran (name, SHA-256), recorded in JNIfTI headers. */
+  modelFiles?: readonly { name: string; sha256: string }[];
 }
 
 /**
@@ -117,6 +119,7 @@ export async function writeOutputs(path: string, r: SegmentOutput, o: OutputOpti
       cal: [0, r.labelTable.length - 1],
       descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
       labels: r.labelTable,
+      models: r.modelFiles,
       endian: o.endian,
     });
     written.push(path);
@@ -131,6 +134,7 @@ export async function writeOutputs(path: string, r: SegmentOutput, o: OutputOpti
       cal: [0, 1],
       descrip: "siamize probabilities",
       labels: r.labelTable,
+      models: r.modelFiles,
       shuffle: o.shuffle,
       endian: o.endian,
     });

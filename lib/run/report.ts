@@ -4,7 +4,7 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
-import * as ort from "onnxruntime-node";
+import * as ort from "../engine/_onnxruntime.ts";
 import process from "node:process";
 import type { SegmentResult } from "./segment.ts";
 
@@ -50,7 +50,8 @@ export interface RunReport {
   tool: { name: string; version: string; deno: string; onnxruntime: string };
   input: string;
   outputs: string[];
-  models: string[];
+  /** The model files that ran: path, file name and SHA-256. */
+  models: SegmentResult["modelFiles"];
   provider: string;
   /** The GPU adapter (WebGPU), when known. */
   adapter?: string;
@@ -82,7 +83,7 @@ export function buildReport(
     },
     input,
     outputs,
-    models: r.models,
+    models: r.modelFiles,
     provider: r.provider,
     adapter: r.adapter,
     threads: r.threads,

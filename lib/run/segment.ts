@@ -19,7 +19,15 @@ import { finish, predict, prepare, type Prepared } from "./pipeline.ts";
 import { makePlan, type Plan, type PlanOptions } from "./plan.ts";
 import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
 import type { DownloadProgress } from "../cards/download.ts";
-import { cacheDir, fetchModel, missingModelError, type ResolvedModel, resolveModels } from "../cards/weights.ts";
+import {
+  cacheDir,
+  fetchModel,
+  missingModelError,
+  type ModelFile,
+  type ResolvedModel,
+  resolveModels,
+} from "../cards/weights.ts";
+import { sha256Hex } from "../core/_std.ts";
 
 /** Options of a segmentation, named like siamize's long flags. */
 export interface SegmentOptions extends PlanOptions {
@@ -125,6 +133,8 @@ export interface SegmentResult {
   tiles: number;
   /** Paths of the models run. */
   models: string[];
+  /** The model files run, in order, with their SHA-256 (hashed once per file, when its session is made). */
+  modelFiles: ModelFile[];
   /** Canonical crop box, cropped and resampled shapes (z, y, x). */
   geometry: { box: number[][]; cropped: Shape3; resampled: Shape3; spacing: Shape3; nonFinite: number };
   /** Seconds per stage. */
@@ -178,6 +188,7 @@ export class Segmenter {
   /** CPU threads given to ONNX Runtime. */
   readonly threads: number;
   #sessions: NetworkSession[] = [];
+  #hashes: string[] = [];
   #patchChecked = false;
   #prefetched = new Map<string, Promise<Prefetched>>();
   #backend: Backend;
@@ -259,6 +270,8 @@ export class Segmenter {
       if (e instanceof Deno.errors.NotFound) throw missingModelError(m);
       throw new SiamizeError(`${m.path}: cannot read model (${(e as Error).message})`, 66);
     }
+    // The bytes that will run, hashed while they are in memory anyway.
+    this.#hashes[k] = await sha256Hex(bytes);
     const log = this.options.log ?? (() => {});
     const s = await this.#backend.create({
       model: bytes,
@@ -429,6 +442,7 @@ export class Segmenter {
       patch: plan.whole ? prep.resampledShape : this.patch,
       tiles: out.tiles,
       models: this.models.map((m) => m.path),
+      modelFiles: this.models.map((m, k) => ({ path: m.path, name: m.name, sha256: this.#hashes[k] })),
       geometry: {
         box: prep.box.map((b) => [...b]),
         cropped: prep.croppedShape,

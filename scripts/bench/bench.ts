@@ -26,16 +26,43 @@
  *
  * @module
  */
+import { enterUserFolder } from "../../lib/cli/user_folder.ts";
 import { gunzipSync, gzipSync } from "fflate";
 import { join } from "../../lib/core/_std.ts";
 import { gib, median, ROOT, time } from "./_common.ts";
 import { scriptArgs } from "../_cli.ts";
 
-const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
-  --case     gzip, stages, tiny, siam, siam-fp16, siam-128 (default gzip,stages,tiny)
-  --runs     runs per case; the table gives medians (default 3)
-  --input    scan (default /usr/share/mricron/templates/ch2.nii.gz)
-  --threads  CPU threads for the runs`;
+/** Every case `--case` takes, with what it measures (the usage lists them all; a test compares them with the docs). */
+export const BENCH_CASES: readonly (readonly [string, string])[] = [
+  ["gzip", "fflate vs the native (De)CompressionStream on a 10+ MB .nii.gz"],
+  ["stages", "our part of the pipeline alone (read, prepare, finish, write; no network)"],
+  ["tiny", "the whole CLI with the generated tiny model (pipeline overhead)"],
+  ["siam", "the siam-v0.3 preset (~141M parameters), one fold, default patch"],
+  ["siam-fp16", "the same, fp16"],
+  ["siam-128", "the siam-v0.3 preset at -P 128x128x128"],
+  ["segresnet-tile", "the MONAI CT stand-in (segresnet preset) on one 96³ tile: network only"],
+  ["segresnet-ct", "the same on every tile of MONAI's sliding window over --ct-grid"],
+  ["hnoseg-brats", "the hnoseg-xs preset on one 4-channel 155x240x240 BraTS volume: network only"],
+  ["tiny-webgpu", "the tiny model at 3 mm, 64x64x64, on WebGPU and on the CPU"],
+  ["tiny-fp16-webgpu", "the same, fp16"],
+  ["siam-webgpu", "the siam-v0.3 preset, default patch, on WebGPU and on the CPU (for real GPUs)"],
+  ["siam-fp16-webgpu", "the same, fp16"],
+  ["ct-golden", "--card monai-wholebody-ct on the golden CT case (whole CLI)"],
+  ["brats-standin", "--card hnoseg-xs-brats on a generated 4-channel BraTS-size case (whole CLI)"],
+  [
+    "instance-norm",
+    "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
+  ],
+];
+
+const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
+  --case     cases, comma-separated (default gzip,stages,tiny):
+${BENCH_CASES.map(([n, what]) => `             ${n.padEnd(17)} ${what}`).join("\n")}
+  --runs     runs per case; the tables give medians (default 3)
+  --input    scan for the whole-CLI cases (default /usr/share/mricron/templates/ch2.nii.gz)
+  --threads  CPU threads for the runs (default: all cores)
+  --ct-grid  the segresnet-ct case's 1.5 mm grid, z x y x x (default 168x168x168)
+Models and inputs are generated into .cache/bench/ in the checkout.`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
 import { prepare } from "../../lib/run/pipeline.ts";
@@ -221,6 +248,7 @@ async function benchInstanceNorm(runs: number, threads: string | undefined): Pro
 }
 
 if (import.meta.main) {
+  enterUserFolder(); // relative paths mean the folder the user typed the command in
   const { values } = scriptArgs(BENCH_USAGE, {
     options: {
       case: { type: "string", default: "gzip,stages,tiny" },
@@ -233,6 +261,11 @@ if (import.meta.main) {
   const runs = Number(values.runs);
   const input = values.input!;
   const cases = values.case!.split(",");
+  const unknown = cases.filter((c) => !BENCH_CASES.some(([n]) => n === c));
+  if (unknown.length) {
+    console.error(`bench: unknown case ${unknown.join(", ")} (see --help)`);
+    Deno.exit(64);
+  }
   const threads = values.threads ? ["-t", values.threads] : [];
   const lines: string[] = [
     `siamize bench on ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
@@ -271,10 +304,16 @@ if (import.meta.main) {
     }),
   );
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
-  for (const c of await cardCases(cases, CACHE)) {
-    if (!headed) lines.push(...header);
-    headed = true;
-    lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
+  const cards = await cardCases(cases, CACHE);
+  if (cards.length) {
+    // Each card case runs on its own generated input, not on --input.
+    lines.push(
+      `whole runs of the other cards (CLI, CPU), each on its own input: ${
+        cards.map((c) => `${c.name} on ${c.input.split(",").map((p) => p.split(/[\\/]/).pop()).join(",")}`).join("; ")
+      }; median of runs; seconds unless noted`,
+      ...header.slice(1),
+    );
   }
+  for (const c of cards) lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
   console.log(lines.join("\n"));
 }

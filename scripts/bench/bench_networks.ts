@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "../../lib/core/_std.ts";
+import { scriptArgs } from "../_cli.ts";
 import { gib, median, peakRss } from "./_common.ts";
 
 /** The case names this module runs. */
@@ -114,8 +114,10 @@ export async function benchNetworks(o: NetworkBenchOptions): Promise<string[]> {
 /** Peak resident set size of this process (VmHWM on Linux, else the current RSS). */
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const usage = `bench_networks.ts --child MODEL --shape NxCxDxHxW [--count N] [--threads N]
+  The child process of deno task bench's network cases (${NETWORK_CASES.join(", ")}): loads MODEL, runs it
+  --count times on a zero input of --shape with --threads intra-op threads (default 1 run, 2 threads), prints JSON.`;
+  const { values } = scriptArgs(usage, {
     options: {
       child: { type: "string" },
       shape: { type: "string" },
@@ -124,7 +126,7 @@ if (import.meta.main) {
     },
   });
   if (!values.child || !values.shape) {
-    console.error("usage: bench_networks.ts --child MODEL --shape NxCxDxHxW [--count N] [--threads N]");
+    console.error("bench_networks.ts: --child and --shape are needed (see --help)");
     Deno.exit(64);
   }
   const ort = await import("onnxruntime-node");

@@ -12,7 +12,7 @@
  */
 import * as ort from "onnxruntime-node";
 import process from "node:process";
-import { parseArgs } from "../../lib/core/_std.ts";
+import { scriptArgs } from "../_cli.ts";
 import { parsePatch } from "../../lib/core/types.ts";
 import { peakRss } from "./_common.ts";
 import { PASSES, rewriteForProvider } from "../../lib/engine/passes/rewrites.ts";
@@ -42,8 +42,13 @@ export function opShares(events: ProfileEvent[]): { op: string; seconds: number;
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
+  const usage = `tile_bench.ts MODEL [--patch ZxYxX] [--threads N] [--skip PASS[,PASS…]] [--profile]
+  One tile of MODEL through ONNX Runtime (CPU, siamize's session options) after the load-time rewrites; one JSON line.
+  --patch    tile (default 256x256x192)
+  --threads  intra-op threads (default 2)
+  --skip     rewrite passes to leave out (${PASSES.map((p) => p.name).join(", ")})
+  --profile  ORT's per-op kernel time shares`;
+  const { values, positionals } = scriptArgs(usage, {
     allowPositionals: true,
     options: {
       patch: { type: "string", default: "256x256x192" },
@@ -52,6 +57,10 @@ if (import.meta.main) {
       profile: { type: "boolean", default: false },
     },
   });
+  if (positionals.length !== 1) {
+    console.error("tile_bench.ts: one MODEL expected (see --help)");
+    Deno.exit(64);
+  }
   const patch = parsePatch(values.patch!);
   const bytes = await Deno.readFile(positionals[0]);
   const skip = values.skip!.split(",");

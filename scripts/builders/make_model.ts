@@ -1,5 +1,5 @@
 /**
- * `deno task make-model --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] -o model.onnx`
+ * `deno task make-model --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] -o model.onnx [--overwrite]`
  *
  * Writes a ResEnc-UNet-shaped ONNX model with seeded weights (see
  * scripts/model_builder.ts). The siam-v0.3 preset is ~141M parameters
@@ -11,7 +11,8 @@
  * @module
  */
 import { scriptArgs } from "../_cli.ts";
-import { writeFileAtomic } from "../../lib/core/fsutil.ts";
+import { exists, writeFileAtomic } from "../../lib/core/fsutil.ts";
+import { enterUserFolder } from "../../lib/cli/user_folder.ts";
 import { buildResEncUNet, PRESETS } from "./model_builder.ts";
 import { NETWORK_PRESETS, weightsFromOnnx } from "./network_presets.ts";
 
@@ -47,21 +48,36 @@ export async function makeModel(
   return parameters;
 }
 
+/** The usage of `deno task make-model`, naming every preset. */
+export const MAKE_MODEL_USAGE =
+  `make-model --preset NAME [--fp16] [--seed N] [--weights W.onnx] -o model.onnx [--overwrite]
+  --preset NAME     ${[...Object.keys(PRESETS), ...Object.keys(NETWORK_PRESETS)].join(", ")} (default tiny)
+  --fp16            store the weights as float16 (tiny, siam-v0.3)
+  --seed N          seed of the generated weights (default 1)
+  --weights W.onnx  real weights by state-dict name (segresnet, hnoseg-xs; scripts/export/*.py write W.onnx)
+  -o, --output F    the model to write; a relative path means the folder the command was typed in
+  --overwrite       replace an existing file (also -f, --force); without it an existing file exits 73`;
+
 if (import.meta.main) {
-  const usage =
-    "make-model --preset tiny|siam-v0.3|segresnet|hnoseg-xs [--fp16] [--seed N] [--weights W.onnx] -o model.onnx";
-  const { values } = scriptArgs(usage, {
+  enterUserFolder(); // relative paths mean the folder the user typed `deno task make-model` in
+  const { values } = scriptArgs(MAKE_MODEL_USAGE, {
     options: {
       preset: { type: "string", default: "tiny" },
       fp16: { type: "boolean", default: false },
       seed: { type: "string", default: "1" },
       output: { type: "string", short: "o" },
       weights: { type: "string" },
+      overwrite: { type: "boolean", default: false },
+      force: { type: "boolean", short: "f", default: false },
     },
   });
   if (!values.output) {
-    console.error(`make-model: missing -o model.onnx (usage: ${usage})`);
+    console.error("make-model: missing -o model.onnx (see --help)");
     Deno.exit(64);
+  }
+  if (!values.overwrite && !values.force && await exists(values.output)) {
+    console.error(`make-model: ${values.output}: already exists (use --overwrite to replace it)`);
+    Deno.exit(73);
   }
   try {
     const t = performance.now();
@@ -72,7 +88,7 @@ if (import.meta.main) {
         `${(size / 2 ** 20).toFixed(1)} MiB, ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
   } catch (e) {
-    console.error(`make_model: ${(e as Error).message}`);
+    console.error(`make-model: ${(e as Error).message}`);
     Deno.exit(1);
   }
 }

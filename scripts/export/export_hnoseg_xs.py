@@ -23,9 +23,6 @@ reference to compare against, slow in ONNX Runtime.
 import argparse
 import sys
 
-import numpy as np
-import torch
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -33,7 +30,10 @@ def main():
     ap.add_argument("--checkpoint", required=True, help="model.pt (state dict) or checkpoint.pt")
     ap.add_argument("-o", "--output", required=True, help="weights-only ONNX file for make-model --weights")
     ap.add_argument("--torch-onnx", help="also write torch.onnx.export of the whole module here")
-    a = ap.parse_args()
+    a = ap.parse_args()  # before the heavy imports: --help works without PyTorch
+
+    import numpy as np
+    import torch
 
     sys.path.insert(0, a.repo)
     from nets.hnosegxs import HNOSegXS  # noqa: E402 (needs --repo on the path)

@@ -26,17 +26,17 @@ import inspect
 import json
 import os
 
-import torch
-from monai.networks.nets import SegResNet
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bundle", help="the downloaded bundle folder (has configs/ and models/)")
     ap.add_argument("-o", "--output", required=True, help="ONNX file to write")
     ap.add_argument("--lowres", action="store_true", help="the 3.0 mm weights (models/model_lowres.pt)")
-    ap.add_argument("--opset", type=int, default=17)
-    a = ap.parse_args()
+    ap.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    a = ap.parse_args()  # before the heavy imports: --help works without PyTorch
+
+    import torch
+    from monai.networks.nets import SegResNet
 
     # The network exactly as the bundle's inference.json defines it (dropout is inactive in eval mode).
     with open(os.path.join(a.bundle, "configs", "inference.json")) as f:

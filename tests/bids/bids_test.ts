@@ -14,7 +14,7 @@ import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
 import { VERSION } from "../../lib/run/report.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { GOLDEN, ROOT, runCli, tempDir, writeHead } from "../_fixtures.ts";
+import { GOLDEN, ROOT, runCli, sha256Of, tempDir, writeHead } from "../_fixtures.ts";
 
 const FAST = [
   "-M",
@@ -280,7 +280,10 @@ Deno.test("BIDS App: T1w+T2w and sessions give distinct outputs; metadata read b
   assertEquals(side.Sources, ["bids:raw:sub-02/ses-1/anat/sub-02_ses-1_T1w.nii.gz"]);
   assertEquals(side.SpatialReference, "bids:raw:sub-02/ses-1/anat/sub-02_ses-1_T1w.nii.gz");
   assert(typeof side.Description === "string" && side.Description.includes("sub-02_ses-1_T1w.nii.gz"));
-  assertEquals([side.Manual, side.Provider, side.Folds], [false, "cpu", ["analytic.onnx"]]);
+  assertEquals([side.Manual, side.Provider], [false, "cpu"]);
+  // Provenance: the card (the recipe) and the model files that actually ran, with their hashes.
+  assertEquals(side.ModelCard, `${card.name} v${card.version}`);
+  assertEquals(side.ModelFiles, [{ Name: "analytic.onnx", SHA256: await sha256Of(join(GOLDEN, "analytic.onnx")) }]);
   assertEquals((await json(join(out, "sub-01/anat/sub-01_seg-siam_desc-T2w_dseg.json"))).Sources, [
     "bids:raw:sub-01/anat/sub-01_T2w.nii.gz",
   ]);

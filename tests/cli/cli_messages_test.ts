@@ -15,13 +15,14 @@ const ARGS = [
   "auto",
 ];
 
-Deno.test("-v prints each stage as it starts, in order; the CPU fallback of -c auto is said only with -v unless it passed over a GPU", async () => {
+Deno.test("-v prints each stage as it starts, in order; without -v, -c auto that falls back to the CPU prints nothing", async () => {
   await using dir = await tempDir();
   const quiet = await runCli([...ARGS, "-o", join(dir.path, "a.nii.gz")]);
   assertEquals(quiet.code, 0, quiet.err.join("\n"));
-  // Without -v, auto's fallback is said only when it passed over a GPU that is there (here: a software adapter).
-  const fallback = quiet.err.filter((l) => l.includes("using CPU ("));
-  assert(fallback.length <= 1 && fallback.every((l) => l.includes("software")), quiet.err.join("\n"));
+  // Without -v, auto's fallback past no GPU or a software adapter (Mesa's lavapipe here) is not said:
+  // the result line is all there is.
+  assertEquals(quiet.err.length, 1, quiet.err.join("\n"));
+  assert(/ wrote .*a\.nii\.gz/.test(quiet.err[0]), quiet.err[0]);
   const v = await runCli([...ARGS, "-o", join(dir.path, "b.nii.gz"), "-v"]);
   assertEquals(v.code, 0, v.err.join("\n"));
   const stages = ["reading the input", "loading the model", "preprocessing", "inference", "postprocessing", "writing"];

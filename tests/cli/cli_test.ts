@@ -2,7 +2,7 @@ import { main } from "../../cli.ts";
 import { join } from "../../lib/core/_std.ts";
 import { readNifti } from "../../lib/io/nifti.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { craftNifti, GOLDEN, ROOT, tempDir, withEnv } from "../_fixtures.ts";
+import { craftNifti, GOLDEN, ROOT, sha256Of, tempDir, withEnv } from "../_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const CARD = join(ROOT, "models", "testing", "analytic.json");
@@ -145,6 +145,8 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   const staged = stages.reduce((a, k) => a + rep.seconds[k], 0);
   assert(staged <= rep.seconds.total + 0.01, `stages ${staged} s > total ${rep.seconds.total} s`);
   assert(rep.peakRssBytes > 0);
+  // The model file that ran, with its SHA-256 (WebCrypto here, node:crypto's streaming hash in the library).
+  assertEquals(rep.models, [{ path: ANALYTIC, name: "analytic.onnx", sha256: await sha256Of(ANALYTIC) }]);
   // A second run refuses to overwrite; --overwrite replaces.
   const before = (await Deno.stat(out)).mtime;
   const again = await run(["-i", PHANTOM, "-o", out, "-M", ANALYTIC, "--card", CARD, "-q"]);
@@ -165,4 +167,27 @@ Deno.test("the real process: exit codes and stderr of `deno run cli.ts`", async 
   }).output();
   assertEquals(r.code, 64);
   assertEquals(new TextDecoder().decode(r.stderr).trim(), "siamize: unknown option --nope (see --help)");
+});
+
+Deno.test("a BraTS folder: a subject missing a channel is reported and counted as skipped in the summary", async () => {
+  const { makeModel } = await import("../../scripts/builders/make_model.ts");
+  const { makeVolume, writeNifti } = await import("../../lib/io/nifti.ts");
+  await using dir = await tempDir();
+  const scans = join(dir.path, "brats");
+  await Deno.mkdir(scans);
+  const model = join(dir.path, "hnoseg.onnx");
+  await makeModel("hnoseg-xs", model, false, 3);
+  const dims = [12, 10, 8];
+  const d = new Float32Array(12 * 10 * 8).map((_, i) => 100 + (i % 13));
+  const affine = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+  for (const c of ["t1c", "t1n", "t2f", "t2w"]) {
+    await writeNifti(join(scans, `sub-01_${c}.nii.gz`), makeVolume(d, dims, affine));
+  }
+  for (const c of ["t1c", "t1n"]) await writeNifti(join(scans, `sub-02_${c}.nii.gz`), makeVolume(d, dims, affine));
+  const out = join(dir.path, "out");
+  const r = await run(["--card", "hnoseg-xs-brats", "-i", scans, "-o", out, "-M", model, "-c", "cpu"]);
+  assertEquals(r.code, 0, r.err.join("\n"));
+  assert(r.err.some((l) => l.includes("skipped") && l.includes("sub-02") && l.includes("t2f, t2w")), r.err.join("\n"));
+  assertEquals(r.err.at(-1), "siamize: 1 done, 1 skipped, 0 failed");
+  assertEquals(files(out), ["sub-01_seg.nii.gz", "sub-01_seg.labels.tsv"].sort());
 });

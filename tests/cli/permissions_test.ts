@@ -51,11 +51,26 @@ Deno.test("`deno task compile` embeds the cards and the worker with the same per
   assert(c.endsWith("--output dist/siamize cli.ts"));
 });
 
-Deno.test("`deno task install` installs `siamize` with the task's permissions and this checkout's config", () => {
-  const c = tasks.install;
-  assert(c.startsWith("deno install -g -f -n siamize --config deno.json "));
-  assertEquals(flags(c), flags(tasks.siamize));
-  assert(c.endsWith(" cli.ts"));
+Deno.test("`deno task install` installs `siamize` with the siamize task's permissions, mirrors added to --allow-net", async () => {
+  assertEquals(tasks.install, "deno run --allow-read --allow-env --allow-run scripts/install.ts");
+  const { installArgs } = await import("../../scripts/install.ts");
+  const plain = installArgs([]);
+  assertEquals(plain.slice(0, 5), ["install", "-g", "-f", "-n", "siamize"]);
+  assertEquals(plain.slice(plain.indexOf("--config"), plain.indexOf("--config") + 2), [
+    "--config",
+    join(ROOT, "deno.json"),
+  ]);
+  assertEquals(flags(plain.join(" ")), flags(tasks.siamize));
+  assertEquals(plain.at(-1), join(ROOT, "cli.ts"));
+  const mirrored = flags(installArgs(["mirror.example", "127.0.0.1:8080"]).join(" "));
+  assertEquals(
+    mirrored.find((x) => x.startsWith("--allow-net")),
+    "--allow-net=neurojson.org,mirror.example,127.0.0.1:8080",
+  );
+  assertEquals(
+    mirrored.filter((x) => !x.startsWith("--allow-net")),
+    flags(tasks.siamize).filter((x) => !x.startsWith("--allow-net")),
+  );
 });
 
 Deno.test("resources are found relative to the modules, never the working folder", async () => {

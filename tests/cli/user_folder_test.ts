@@ -2,7 +2,7 @@ import { dirname, join, resolve } from "../../lib/core/_std.ts";
 import { enterUserFolder } from "../../lib/cli/user_folder.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
-import { taskArgs } from "../_tasks.ts";
+import { taskArgs, userEnv } from "../_tasks.ts";
 
 /** A user's folder holding a scan, a model, its card and a list, all named relatively. */
 async function userFolder(path: string): Promise<void> {
@@ -15,38 +15,6 @@ async function userFolder(path: string): Promise<void> {
 }
 
 const RELATIVE = ["-M", "model.onnx", "--card", "card.json", "-c", "cpu", "-P", "128x128x128", "-q"];
-
-/** The environment a user's shell would give (without an `INIT_CWD` inherited from an outer npm or deno task). */
-function userEnv(): Record<string, string> {
-  // The TLS and proxy settings a user's shell carries too: `deno install` fetches npm packages, and where the
-  // registry is reached through a proxy with its own CA, Deno needs them (NODE_EXTRA_CA_CERTS, DENO_CERT, ...).
-  const keep = [
-    "PATH",
-    "HOME",
-    "DENO_DIR",
-    "TMPDIR",
-    "XDG_CACHE_HOME",
-    "SIAMIZE_CACHE_DIR",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "DENO_CERT",
-    "NODE_EXTRA_CA_CERTS",
-    "DENO_TLS_CA_STORE",
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "NO_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "no_proxy",
-    "NPM_CONFIG_REGISTRY",
-  ];
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of keep) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) env[k] = v;
-  }
-  return env;
-}
 
 async function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   const r = await new Deno.Command(cmd, { args, cwd, clearEnv: true, env: { ...userEnv(), ...env }, stdin: "null" })
@@ -114,14 +82,7 @@ Deno.test("`deno task install` puts a `siamize` command on PATH that works from 
   const user = join(dir.path, "data");
   await Deno.mkdir(user);
   await userFolder(user);
-  const args = taskArgs("install");
-  assertEquals(args.slice(0, 2), ["install", "-g"]);
-  const installed = await run(Deno.execPath(), [
-    ...args.slice(0, 2),
-    "--root",
-    join(dir.path, "root"),
-    ...args.slice(2),
-  ], ROOT);
+  const installed = await run(Deno.execPath(), [...taskArgs("install"), "--root", join(dir.path, "root")], ROOT);
   assertEquals(installed.code, 0, installed.err);
   const bin = join(dir.path, "root", "bin", Deno.build.os === "windows" ? "siamize.cmd" : "siamize");
   const env = { PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}` };

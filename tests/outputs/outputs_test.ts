@@ -12,7 +12,7 @@ import { argmaxProbabilities, mergeClasses, softmaxInPlace } from "../../lib/num
 import { segment } from "../../lib/run/segment.ts";
 import { appendVolumes, labelTableTsv, tissueVolumes } from "../../lib/outputs/volumes.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "../_assert.ts";
-import { GOLDEN, havePython, PYTHON, ROOT, tempDir } from "../_fixtures.ts";
+import { GOLDEN, havePython, PYTHON, ROOT, sha256Of, tempDir } from "../_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const PHANTOM = join(GOLDEN, "phantom.nii.gz");
@@ -236,6 +236,9 @@ Deno.test("CLI outputs: TPM, sidecar, JNIfTI, volumes, QC picture", async () => 
   assertEquals(await main([...argv, "-o", jout, "-C", "spm", "--vol", vol6], io), 0, errs.join("\n"));
   const j = await readVolume(jout);
   assertEquals(j.dims, [80, 60, 90]);
+  // The header names the model file that ran, with its hash.
+  const jdoc = JSON.parse(await Deno.readTextFile(jout));
+  assertEquals(jdoc.NIFTIHeader._DataInfo_.Models, [{ Name: "analytic.onnx", SHA256: await sha256Of(ANALYTIC) }]);
   assert(j.data.every((l) => l <= 5));
   assertEquals((await Deno.readTextFile(vol6)).trim().split("\n").length, 2);
   // A second 18-class run appends to the first table.

@@ -6,7 +6,7 @@ import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
 import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { segment } from "../../lib/run/segment.ts";
 import { assert, assertClose, assertEquals } from "../_assert.ts";
-import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
+import { GOLDEN, ROOT, sha256Of, tempDir } from "../_fixtures.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const card = await loadCard(join(ROOT, "models", "testing", "analytic.json"));
@@ -159,14 +159,21 @@ Deno.test("folds run one after another into one accumulator: N folds = N session
   await using dir = await tempDir();
   const copies = await Promise.all([0, 1, 2].map(async (k) => {
     const p = join(dir.path, `f${k}.onnx`);
-    await Deno.copyFile(model, p);
+    await Deno.copyFile(k === 2 ? ANALYTIC : model, p); // two files alike, one different
     return p;
   }));
   const r = await seg(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [64, 64, 48], backend });
   assertEquals(created, 3);
   assertEquals(runs, 3 * r.tiles);
   assertEquals(released, 3);
-  assertEquals(r.models.length, 3);
+  assertEquals(r.models, copies);
+  // Provenance: each file that ran, with the hash of its own bytes.
+  const want = await Promise.all(
+    copies.map(async (p, k) => ({ path: p, name: `f${k}.onnx`, sha256: await sha256Of(p) })),
+  );
+  assertEquals(r.modelFiles, want);
+  assertEquals(want[0].sha256, want[1].sha256);
+  assert(want[0].sha256 !== want[2].sha256);
 });
 
 Deno.test("the default 256x256x192 patch on Colin27 completes and overlays the input exactly", {

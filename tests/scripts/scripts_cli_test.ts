@@ -44,3 +44,10 @@ Deno.test("scriptArgs: values typed as parseArgs gives them, -h before --, missi
   }
   assertEquals([e, calls.at(-1)], ["exit 0", "out x [--runs N]"]);
 });
+
+Deno.test("deno task bench: an unknown case is a one-line usage error (64) before anything runs", async () => {
+  const r = await taskCommand("bench", ["--case", "tiny,nope"]).output();
+  const err = new TextDecoder().decode(r.stderr).trim();
+  assertEquals(r.code, 64, err);
+  assertEquals(err.split("\n").at(-1), "bench: unknown case nope (see --help)");
+});

@@ -11,7 +11,8 @@ import { SiamizeError } from "../core/errors.ts";
 import type { Compute } from "../core/types.ts";
 import { type F32Tensor, type GraphSession, openGraph } from "../engine/ort_graph.ts";
 import { type PromptCard, SAM_DECODER_INPUTS } from "./card.ts";
-import { type Prepared, prepareSlice, type Slice2D } from "./preprocess.ts";
+import type { U8Image } from "./pillow_resize.ts";
+import { type Prepared, prepareRgb, prepareSlice, type Slice2D } from "./preprocess.ts";
 import { encodePrompt, type Prompt } from "./prompts.ts";
 
 /** A model given to {@linkcode Prompter.open}: a path or ONNX bytes. */
@@ -203,9 +204,14 @@ export class Prompter {
     if (e) await e.release();
   }
 
-  /** Preprocesses a slice and runs the encoder on it (or takes the embeddings from the cache). */
-  async embed(slice: Slice2D): Promise<Embedded> {
-    const prepared = prepareSlice(slice, this.card.longSide, this.card.stats);
+  /**
+   * Preprocesses a slice (grey values, or an 8-bit RGB image) and runs the
+   * encoder on it (or takes the embeddings from the cache).
+   */
+  async embed(slice: Slice2D | U8Image): Promise<Embedded> {
+    const prepared = "channels" in slice
+      ? prepareRgb(slice, this.card.longSide, this.card.stats)
+      : prepareSlice(slice, this.card.longSide, this.card.stats);
     const cache = this.#options.cache;
     const key = cache ? await cache.key(prepared) : "";
     const hit = cache ? await cache.get(key) : undefined;

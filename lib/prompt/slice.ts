@@ -128,3 +128,19 @@ export function putSlice(
 export function dims3(vol: Volume): [number, number, number] {
   return sizes3(vol);
 }
+
+/** Sets `value` in a 3-D uint8 array of `dims` where the (rows, columns) mask at slice `ref` is non-zero. */
+export function paintSlice(
+  target: Uint8Array,
+  dims: [number, number, number],
+  ref: SliceRef,
+  mask: Uint8Array,
+  value: number,
+): void {
+  const { rows, cols, sr, sc, sa } = layout(dims, ref.axis);
+  if (mask.length !== rows * cols) throw new RangeError(`mask has ${mask.length} pixels, the slice ${rows}x${cols}`);
+  const base = ref.index * sa;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) if (mask[r * cols + c]) target[base + r * sr + c * sc] = value;
+  }
+}

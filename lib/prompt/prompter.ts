@@ -14,6 +14,8 @@ import { type PromptCard, SAM_DECODER_INPUTS } from "./card.ts";
 import type { U8Image } from "./pillow_resize.ts";
 import { type Prepared, prepareRgb, prepareSlice, type Slice2D } from "./preprocess.ts";
 import { encodePrompt, type Prompt } from "./prompts.ts";
+import { sliceOf2D, type SliceRef, takeSlice } from "./slice.ts";
+import type { Volume } from "../core/types.ts";
 
 /** A model given to {@linkcode Prompter.open}: a path or ONNX bytes. */
 export type ModelInput = string | Uint8Array;
@@ -137,8 +139,8 @@ function checkEncoder(session: GraphSession, card: PromptCard, name: string): { 
  *
  * ```ts ignore
  * const p = await Prompter.open(SAMRI_VIT_B, { models: { encoder: "enc.onnx", decoder: "dec.onnx" } });
- * const e = await p.embed(slice);
- * const { mask, score } = await p.predict(e, { box: [100, 50, 165, 125] });
+ * await p.embed(await readVolume("T1.nii.gz"), { axis: 2, index: 80 });
+ * const { mask, score } = await p.predict({ box: [100, 50, 165, 125] }); // (H, W) row-major 0/1
  * await p.close();
  * ```
  */
@@ -150,6 +152,7 @@ export class Prompter {
   #encoderSource: ModelInput;
   #names: { input: string; output: string };
   #options: PrompterOptions;
+  #last?: Embedded;
 
   private constructor(
     card: PromptCard,
@@ -205,10 +208,17 @@ export class Prompter {
   }
 
   /**
-   * Preprocesses a slice (grey values, or an 8-bit RGB image) and runs the
-   * encoder on it (or takes the embeddings from the cache).
+   * Preprocesses a slice and runs the encoder on it (or takes the
+   * embeddings from the cache). The slice is grey values ({@linkcode Slice2D}),
+   * an 8-bit RGB image, or a volume: `ref` picks `vol.take(index, axis)`
+   * of its stored array; without `ref` the volume must hold one 2-D image
+   * (SAMRI's `(1, H, W)`, `(H, W)`, `(H, W, 1)`). The result is also kept
+   * as the slice {@linkcode predict} uses when given a prompt alone.
    */
-  async embed(slice: Slice2D | U8Image): Promise<Embedded> {
+  async embed(source: Slice2D | U8Image | Volume, ref?: SliceRef): Promise<Embedded> {
+    const slice = "dims" in source
+      ? (ref ? takeSlice(source, ref, "volume") : sliceOf2D(source, "volume").slice)
+      : source;
     const prepared = "channels" in slice
       ? prepareRgb(slice, this.card.longSide, this.card.stats)
       : prepareSlice(slice, this.card.longSide, this.card.stats);
@@ -217,7 +227,7 @@ export class Prompter {
     const hit = cache ? await cache.get(key) : undefined;
     const [, c, h, w] = this.card.networks.encoder.outputs[this.#names.output] as number[];
     if (hit && hit.length === c * h * w) {
-      return { height: slice.height, width: slice.width, embeddings: hit, prepared, cached: true };
+      return this.#last = { height: slice.height, width: slice.width, embeddings: hit, prepared, cached: true };
     }
     if (!this.#encoder) {
       const cfg = { compute: this.#options.compute, threads: this.#options.threads, gpu: this.#options.gpu };
@@ -229,11 +239,18 @@ export class Prompter {
     ]);
     const embeddings = out[this.#names.output].data;
     if (cache) await cache.set(key, embeddings);
-    return { height: slice.height, width: slice.width, embeddings, prepared, cached: false };
+    return this.#last = { height: slice.height, width: slice.width, embeddings, prepared, cached: false };
   }
 
-  /** Runs the decoder for one prompt on an embedded slice. */
-  async predict(embedded: Embedded, prompt: Prompt): Promise<Prediction> {
+  /**
+   * Runs the decoder for one prompt: on `embedded`, or on the slice
+   * embedded last when only a prompt is given (`p.predict({ box })`).
+   */
+  async predict(embeddedOrPrompt: Embedded | Prompt, prompt?: Prompt): Promise<Prediction> {
+    const given = "embeddings" in embeddedOrPrompt;
+    const embedded = given ? embeddedOrPrompt : this.#last;
+    if (!embedded) throw new SiamizeError("predict: no slice embedded yet (call embed first)", 64);
+    prompt = given ? prompt ?? {} : embeddedOrPrompt as Prompt;
     const { height: H, width: W } = embedded;
     const p = encodePrompt(prompt, H, W, this.card.longSide);
     const emb = this.card.networks.decoder.inputs.image_embeddings as number[];

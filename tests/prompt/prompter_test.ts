@@ -61,3 +61,20 @@ Deno.test("Prompter.open refuses a decoder whose inputs do not match the card, n
     /tiny_encoder\.onnx: decoder inputs input_image do not match the card samri-vit-b \(missing image_embeddings/,
   );
 });
+
+Deno.test("module API: embed a volume's slice, then predict from a prompt alone (the golden coronal box)", async () => {
+  const { Prompter: P, SAMRI_VIT_B: card, readVolume } = await import("../../mod.ts");
+  const c = CASES.find((x) => x.name === "ch2_coronal_j130")!;
+  const g = c.prompts.find((x) => x.name === "box")!;
+  const p = await P.open(card, { models: MODELS, threads: 2 });
+  try {
+    await assertRejects(() => p.predict({ box: g.box }), /no slice embedded yet/);
+    const vol = await readVolume(`${GOLDEN}${c.input.file}`, { float64: true });
+    const e = await p.embed(vol, { axis: 0, index: 0 });
+    assertEquals([e.height, e.width, e.cached], [181, 181, false]);
+    const r = await p.predict({ box: g.box });
+    assertEquals(await sha256(r.mask), g.torch.mask_sha256_data);
+  } finally {
+    await p.close();
+  }
+});

@@ -21,6 +21,8 @@
  * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
  * - `instance-norm`: one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the
  *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
+ * - `samri-tiny`, `samri-vit-b`: SAMRI prompts with the sam-tiny / sam-vit-b presets: encoder per
+ *   slice, decoder per prompt, a second prompt on a cached slice (whole CLI), peak RSS (`bench_samri.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -32,7 +34,7 @@ import { gib, median, ROOT, time } from "./_common.ts";
 import { scriptArgs } from "../_cli.ts";
 
 const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
-  --case     gzip, stages, tiny, siam, siam-fp16, siam-128 (default gzip,stages,tiny)
+  --case     gzip, stages, tiny, siam, siam-fp16, siam-128, samri-tiny, samri-vit-b, … (default gzip,stages,tiny)
   --runs     runs per case; the table gives medians (default 3)
   --input    scan (default /usr/share/mricron/templates/ch2.nii.gz)
   --threads  CPU threads for the runs`;
@@ -47,6 +49,8 @@ import { makeModel } from "../builders/make_model.ts";
 import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
+import { benchSamri } from "./bench_samri.ts";
+import { samPaths } from "../builders/make_model.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -271,6 +275,15 @@ if (import.meta.main) {
     }),
   );
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
+  lines.push(
+    ...await benchSamri(cases, runs, Number(values.threads ?? navigator.hardwareConcurrency), async (preset) => {
+      const paths = samPaths(join(CACHE, `${preset}.onnx`), false);
+      if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
+        await makeModel(preset, join(CACHE, `${preset}.onnx`));
+      }
+      return paths;
+    }),
+  );
   for (const c of await cardCases(cases, CACHE)) {
     if (!headed) lines.push(...header);
     headed = true;

@@ -42,7 +42,7 @@ import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
-import { cardsTable, folderChannelInputs } from "./lib/cli/cards.ts";
+import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";
 import { ProgressReporter } from "./lib/cli/progress.ts";
@@ -363,6 +363,8 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
     if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
     if (argv[0] === "cards") {
       io.out(cardsTable());
+      io.out("");
+      io.out(promptCardsTable());
       return 0;
     }
     const opts = parseCli(argv);

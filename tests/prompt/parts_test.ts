@@ -9,6 +9,7 @@ import { bilinearTaps } from "../../lib/prompt/pillow_resize.ts";
 import { encodePrompt } from "../../lib/prompt/prompts.ts";
 import { parsePromptCard, SAMRI_VIT_B } from "../../lib/prompt/card.ts";
 import samri from "../../models/samri-vit-b.json" with { type: "json" };
+import { main } from "../../cli.ts";
 
 Deno.test("prompt args: SAMRI's flags, repeatable points, conflicts are usage errors", () => {
   const o = parsePromptCli(["-i", "a.png", "-o", "o", "--point", "1", "2", "--point", "3", "4", "0", "--no-png"]);
@@ -100,4 +101,11 @@ Deno.test("prompt card: the shipped card parses; another recipe is refused, nami
     () => parsePromptCard(noIn, "c.json"),
     /c\.json: networks\.decoder\.inputs: SAM's decoder inputs lack mask_input/,
   );
+});
+
+Deno.test("siamize cards lists the prompt card and says where its weights come from", async () => {
+  const out: string[] = [];
+  assertEquals(await main(["cards"], { out: (l) => out.push(l), err: () => {}, isTty: false }), 0);
+  const text = out.join("\n");
+  assert(/prompt cards \(siamize prompt\):\nsamri-vit-b .*SAMRI bf8fff5, weights: export them/.test(text), text);
 });

@@ -132,11 +132,9 @@ export async function runPrompt(argv: string[], io: PromptIo): Promise<number> {
     gpu: o.gpu,
     threads: o.threads,
     cache: o.cache ? diskEmbeddingStore(models[0], { log: detail }) : undefined,
+    lazyEncoder: o.cache,
   });
   try {
-    // the output folder is made only once the models have loaded and passed their checks
-    if (outs.nifti && outs.png) await ensureWritableFolder(resolve(o.output!), "-o");
-    else await ensureWritableFiles([outs.nifti, outs.png]);
     detail(`${card.name}: ${W}x${H} slice, provider ${prompter.provider}`);
     const files: [string, Uint8Array][] = [];
     if (o.propagate) {
@@ -166,6 +164,9 @@ export async function runPrompt(argv: string[], io: PromptIo): Promise<number> {
       }
       if (outs.png) files.push([outs.png, await samriPng(p.mask, H, W)]);
     }
+    // the output folder is made only now, so a run that fails leaves nothing behind
+    if (outs.nifti && outs.png) await ensureWritableFolder(resolve(o.output!), "-o");
+    else await ensureWritableFiles([outs.nifti, outs.png]);
     for (const [path, bytes] of files) await writeFileAtomic(path, bytes);
     say(`wrote ${files.map((f) => f[0]).join(", ")} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
     return 0;
@@ -226,9 +227,9 @@ async function runPromptsFile(o: PromptCliOptions, card: PromptCard, talk: Talk)
     gpu: o.gpu,
     threads: o.threads,
     cache: o.cache ? diskEmbeddingStore(models[0], { log: talk.detail }) : undefined,
+    lazyEncoder: o.cache,
   });
   try {
-    await ensureWritableFiles([outs.nifti]);
     const d = dims3(vol);
     const labels = new Uint8Array(d[0] * d[1] * d[2]);
     const flat = sliceOf2DRef(vol, input, volumetric);
@@ -250,6 +251,7 @@ async function runPromptsFile(o: PromptCliOptions, card: PromptCard, talk: Talk)
       const plane = Uint8Array.from(takeSlice({ ...vol, data: labels }, flat!, input).data);
       bytes = await samriNifti(plane, s.height, s.width, gz);
     }
+    await ensureWritableFiles([outs.nifti]);
     await writeFileAtomic(outs.nifti!, bytes);
     talk.say(`wrote ${outs.nifti} (${((performance.now() - talk.t0) / 1000).toFixed(2)} s)`);
     return 0;

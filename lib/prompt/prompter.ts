@@ -35,6 +35,11 @@ export interface PrompterOptions {
    * {@linkcode EmbeddingStore}.
    */
   cache?: EmbeddingStore;
+  /**
+   * Load (and check) the encoder only when a slice is not in the cache, so
+   * that a prompt on a cached slice never reads the encoder. @default false
+   */
+  lazyEncoder?: boolean;
 }
 
 /** Where embeddings are kept between runs (e.g. files in the weights cache). */
@@ -117,7 +122,7 @@ function checkDecoder(session: GraphSession, card: PromptCard, name: string): vo
   }
 }
 
-function checkEncoder(session: GraphSession, card: PromptCard, name: string): { input: string; output: string } {
+function checkEncoder(session: GraphSession, card: PromptCard, name: string): void {
   const [input] = Object.keys(card.networks.encoder.inputs);
   const [output] = Object.keys(card.networks.encoder.outputs);
   if (session.inputs.length !== 1 || session.inputs[0].name !== input) {
@@ -131,7 +136,20 @@ function checkEncoder(session: GraphSession, card: PromptCard, name: string): { 
   if (!session.outputs.some((o) => o.name === output)) {
     throw new SiamizeError(`${name}: encoder has no output ${output} (the card ${card.id} needs it)`, 65);
   }
-  return { input, output };
+}
+
+/** Opens the encoder and checks it against the card (released again if it does not match). */
+async function openEncoder(options: PrompterOptions, card: PromptCard): Promise<GraphSession> {
+  const name = label(options.models.encoder, "encoder");
+  const cfg = { compute: options.compute, threads: options.threads, gpu: options.gpu };
+  const encoder = await openGraph(options.models.encoder, name, cfg);
+  try {
+    checkEncoder(encoder, card, name);
+    return encoder;
+  } catch (e) {
+    await encoder.release();
+    throw e;
+  }
 }
 
 /**
@@ -149,7 +167,6 @@ export class Prompter {
   readonly card: PromptCard;
   #encoder?: GraphSession;
   #decoder: GraphSession;
-  #encoderSource: ModelInput;
   #names: { input: string; output: string };
   #options: PrompterOptions;
   #last?: Embedded;
@@ -165,7 +182,6 @@ export class Prompter {
     this.#encoder = encoder;
     this.#decoder = decoder;
     this.#options = options;
-    this.#encoderSource = options.models.encoder;
     this.#names = names;
   }
 
@@ -180,15 +196,12 @@ export class Prompter {
     const decoder = await openGraph(options.models.decoder, decName, cfg);
     try {
       checkDecoder(decoder, card, decName);
-      const encName = label(options.models.encoder, "encoder");
-      const encoder = await openGraph(options.models.encoder, encName, cfg);
-      try {
-        const names = checkEncoder(encoder, card, encName);
-        return new Prompter(card, encoder, decoder, options, names);
-      } catch (e) {
-        await encoder.release();
-        throw e;
-      }
+      const names = {
+        input: Object.keys(card.networks.encoder.inputs)[0],
+        output: Object.keys(card.networks.encoder.outputs)[0],
+      };
+      const encoder = options.lazyEncoder ? undefined : await openEncoder(options, card);
+      return new Prompter(card, encoder, decoder, options, names);
     } catch (e) {
       await decoder.release();
       throw e;
@@ -229,10 +242,7 @@ export class Prompter {
     if (hit && hit.length === c * h * w) {
       return this.#last = { height: slice.height, width: slice.width, embeddings: hit, prepared, cached: true };
     }
-    if (!this.#encoder) {
-      const cfg = { compute: this.#options.compute, threads: this.#options.threads, gpu: this.#options.gpu };
-      this.#encoder = await openGraph(this.#encoderSource, label(this.#encoderSource, "encoder"), cfg);
-    }
+    this.#encoder ??= await openEncoder(this.#options, this.card);
     const s = this.card.longSide;
     const out = await this.#encoder.run({ [this.#names.input]: { data: prepared.input, dims: [1, 3, s, s] } }, [
       this.#names.output,

@@ -9,10 +9,18 @@ const M = `${GOLDEN}models/tiny_encoder.onnx,${GOLDEN}models/tiny_decoder.onnx`;
 const AXIAL = CASES.find((c) => c.name === "ch2_axial_k080")!;
 const CORONAL = CASES.find((c) => c.name === "ch2_coronal_j130")!;
 
+/** Runs `siamize prompt ARGS` with the weights cache (and so the embeddings cache) in the temp folder. */
 async function run(args: string[]): Promise<{ code: number; err: string[]; out: string[] }> {
   const err: string[] = [], out: string[] = [];
-  const code = await main(["prompt", ...args], { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false });
-  return { code, err, out };
+  const before = Deno.env.get("SIAMIZE_CACHE_DIR");
+  Deno.env.set("SIAMIZE_CACHE_DIR", `${tmp}/cache`);
+  try {
+    const code = await main(["prompt", ...args], { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false });
+    return { code, err, out };
+  } finally {
+    if (before === undefined) Deno.env.delete("SIAMIZE_CACHE_DIR");
+    else Deno.env.set("SIAMIZE_CACHE_DIR", before);
+  }
 }
 
 async function files(dir: string): Promise<string[]> {
@@ -22,7 +30,7 @@ async function files(dir: string): Promise<string[]> {
 }
 
 const tmp = await Deno.makeTempDir({ prefix: "siamize-prompt-" });
-Deno.env.set("SIAMIZE_CACHE_DIR", `${tmp}/cache`);
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 
 /** A 181x181x5 volume: slices 1-3 along axis 2 hold the coronal golden slice (scaled), 0 and 4 are constant. */
 async function volume3d(): Promise<string> {
@@ -107,6 +115,12 @@ Deno.test("prompt: bad prompts and inputs stop with one line, the right code and
       ["-i", axial, "-M", `${GOLDEN}models/tiny_encoder.onnx,${GOLDEN}models/tiny_encoder.onnx`],
       65,
       /decoder inputs input_image do not match the card/,
+    ],
+    [
+      "encoder not SAM's",
+      ["-i", axial, "-M", `${GOLDEN}models/tiny_decoder.onnx,${GOLDEN}models/tiny_decoder.onnx`],
+      65,
+      /tiny_decoder\.onnx: encoder inputs image_embeddings, .* do not match the card samri-vit-b \(input_image\)/,
     ],
     [
       "missing model",

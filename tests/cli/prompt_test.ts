@@ -2,6 +2,8 @@ import { assert, assertEquals } from "../_assert.ts";
 import { main } from "../../cli.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { decodePng } from "../../lib/io/png_decode.ts";
+import { encodeGreyPng } from "../../lib/io/png.ts";
+import { sliceOf2D } from "../../lib/prompt/slice.ts";
 import { makeVolume } from "../../lib/io/volume.ts";
 import { CASES, GOLDEN, sha256 } from "../prompt/_golden.ts";
 
@@ -183,4 +185,26 @@ Deno.test("prompt: --slice on a 3-D scan writes the mask on the scan's grid; --p
   const values = new Set(many.data);
   assert(values.has(1) || values.has(3), "slice 2 labelled");
   assert(values.has(2), "slice 3 labelled 2");
+});
+
+Deno.test("prompt: a grey PNG of the golden axial slice gives SAMRI's mask; a file -o gets that one file", async () => {
+  const vol = await readNifti(`${GOLDEN}${AXIAL.input.file}`);
+  const { slice } = sliceOf2D(vol, "axial");
+  const pngIn = `${tmp}/axial.png`;
+  await Deno.writeFile(pngIn, await encodeGreyPng(slice.width, slice.height, Uint8Array.from(slice.data)));
+  const g = AXIAL.prompts.find((p) => p.name === "box_point")!;
+  const args = ["--box", ...g.box.map(String), "--point", ...g.point!.map(String), "-M", M, "--no-cache"];
+  const r = await run(["-i", pngIn, "-o", `${tmp}/from_png.png`, ...args]);
+  assertEquals(r.code, 0, r.err.join("\n"));
+  const out = await decodePng(await Deno.readFile(`${tmp}/from_png.png`), "out");
+  assertEquals(await sha256(out.data.map((v) => (v ? 1 : 0))), g.torch.mask_sha256_data);
+  // grey + alpha is refused as SAMRI refuses it
+  const la = `${tmp}/la.png`;
+  const raw = await encodeGreyPng(4, 2, new Uint8Array([1, 255, 2, 255, 3, 255, 4, 255]));
+  raw[19] = 2; // IHDR width 2 …
+  raw[25] = 4; // … colour type grey + alpha: the same rows (the CRC is not checked by the decoder)
+  await Deno.writeFile(la, raw);
+  const bad = await run(["-i", la, "-o", `${tmp}/la_out`, "-M", M]);
+  assertEquals(bad.code, 65);
+  assert(/la\.png: unsupported channel count 2 \(grey\+alpha\) in a 2x2 PNG/.test(bad.err[0]), bad.err[0]);
 });

@@ -1,6 +1,6 @@
 /**
  * `-c webgpu` for both prompt networks (the golden tiny SAM) against the
- * CPU provider, on a real GPU or Mesa's lavapipe (slow: about 3 minutes for
+ * CPU provider, on a real GPU or Mesa's lavapipe (slow: 45 s to 3 minutes for
  * the tiny encoder's global attention on a loaded 2-core machine). Skipped,
  * saying why, where no WebGPU adapter exists, unless CI requires it
  * (`SIAMIZE_REQUIRE_WEBGPU=1`).

@@ -42,7 +42,7 @@ import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
-import { cardsTable, folderChannelInputs } from "./lib/cli/cards.ts";
+import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
 import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";
 import { ProgressReporter } from "./lib/cli/progress.ts";
@@ -51,6 +51,7 @@ import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/run/report.t
 import { Segmenter, type Stage } from "./lib/run/segment.ts";
 import { ensureWritableFiles, ensureWritableFolder } from "./lib/run/preflight.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
+import { runPrompt } from "./lib/cli/prompt.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -368,9 +369,12 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
 export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSignal): Promise<number> {
   try {
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
+    if (argv[0] === "prompt") return await runPrompt(argv.slice(1), io);
     if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
     if (argv[0] === "cards") {
       io.out(cardsTable());
+      io.out("");
+      io.out(promptCardsTable());
       return 0;
     }
     const opts = parseCli(argv);

@@ -76,6 +76,28 @@ export type { Endian } from "./lib/io/bjdata.ts";
 export type { Env, FetchModelOptions } from "./lib/cards/weights.ts";
 export type { QcOptions } from "./lib/outputs/qc.ts";
 export { VERSION } from "./lib/run/report.ts";
+export {
+  type Embedded,
+  type EmbeddingStore,
+  type ModelInput,
+  type Prediction,
+  Prompter,
+  type PrompterOptions,
+} from "./lib/prompt/prompter.ts";
+export {
+  parsePromptCard,
+  type PromptCard,
+  type PromptNetwork,
+  resolvePromptCard,
+  SAMRI_VIT_B,
+} from "./lib/prompt/card.ts";
+export type { PointPrompt, Prompt } from "./lib/prompt/prompts.ts";
+export type { PixelStats, Prepared, Slice2D } from "./lib/prompt/preprocess.ts";
+export type { U8Image } from "./lib/prompt/pillow_resize.ts";
+export { type SliceRef, takeSlice } from "./lib/prompt/slice.ts";
+export { diskEmbeddingStore, type DiskStoreOptions } from "./lib/prompt/embedding_cache.ts";
+export { maskBox, propagate, type Propagation } from "./lib/prompt/propagate.ts";
+export { samriNifti, samriPng } from "./lib/prompt/write.ts";
 
 /**
  * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's

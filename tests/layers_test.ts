@@ -14,7 +14,20 @@ import { assertEquals } from "./_assert.ts";
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 
 /** Wings of lib/, lowest first. lib/engine/passes counts as engine. */
-const WINGS = ["core", "geometry", "io", "numerics", "inference", "engine", "cards", "outputs", "run", "bids", "cli"];
+const WINGS = [
+  "core",
+  "geometry",
+  "io",
+  "numerics",
+  "inference",
+  "engine",
+  "cards",
+  "outputs",
+  "run",
+  "prompt",
+  "bids",
+  "cli",
+];
 
 /** Most `.ts` files allowed directly in lib/. */
 const MAX_LOOSE = 6;

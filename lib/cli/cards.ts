@@ -8,6 +8,7 @@ import { groupChannelFiles } from "../run/channels.ts";
 import { type ModelCard } from "../cards/card.ts";
 import { inferenceOf } from "../cards/parse.ts";
 import { SHIPPED_CARDS, shippedCard } from "../cards/shipped.ts";
+import { SAMRI_VIT_B } from "../prompt/card.ts";
 
 /**
  * The `siamize cards` text: one line per shipped card (id, channels,
@@ -35,6 +36,26 @@ export function cardsTable(): string {
   const all = [head, ...rows];
   const w = head.map((_, k) => Math.max(...all.map((r) => r[k].length)));
   return all.map((r) => r.map((v, k) => (k < r.length - 1 ? v.padEnd(w[k]) : v)).join("  ")).join("\n");
+}
+
+/**
+ * The `siamize cards` lines for the shipped `prompt-2d` cards (run by
+ * `siamize prompt`).
+ *
+ * @example
+ * ```ts
+ * import { promptCardsTable } from "./cards.ts";
+ *
+ * console.log(promptCardsTable().split("\n")[1].startsWith("samri-vit-b")); // true
+ * ```
+ */
+export function promptCardsTable(): string {
+  const c = SAMRI_VIT_B;
+  const weights = c.weights.available ? "" : ", weights: export them (docs/samri.md)";
+  return [
+    "prompt cards (siamize prompt):",
+    `${c.id}  2-D slice, box/point prompts, ${c.longSide}² encoder  ${c.name} ${c.version}${weights}`,
+  ].join("\n");
 }
 
 /**

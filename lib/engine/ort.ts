@@ -182,7 +182,8 @@ export function providerObstacle(p: Compute, binDir: string | undefined = ortBin
   return undefined;
 }
 
-function providerOption(p: Compute, gpu: number): ort.InferenceSession.ExecutionProviderConfig {
+/** The onnxruntime-node execution-provider entry for a provider name. */
+export function providerOption(p: Compute, gpu: number): ort.InferenceSession.ExecutionProviderConfig {
   if (p === "cuda" || p === "tensorrt") {
     return { name: p, deviceId: gpu } as ort.InferenceSession.ExecutionProviderConfig;
   }
@@ -193,7 +194,8 @@ function providerOption(p: Compute, gpu: number): ort.InferenceSession.Execution
   return p;
 }
 
-function firstLine(e: unknown): string {
+/** The first non-empty line of an error's message. */
+export function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n").map((s) => s.trim()).find((s) => s) ??
     "unknown error";
 }

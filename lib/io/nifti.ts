@@ -145,7 +145,7 @@ function affineSource(h: NiftiHeader): string {
   return h.sformCode > 0 ? "sform" : h.qformCode > 0 ? "qform" : "pixdim";
 }
 
-function decodeData(path: string, b: Uint8Array, p: Parsed): VoxelArray {
+function decodeData(path: string, b: Uint8Array, p: Parsed, float64 = false): VoxelArray {
   const { header: h, offset, count } = p;
   const nbytes = count * BYTES[h.datatype];
   if (b.length < offset + nbytes) {
@@ -163,7 +163,7 @@ function decodeData(path: string, b: Uint8Array, p: Parsed): VoxelArray {
     slope = 1;
     inter = 0;
   } else if (!Number.isFinite(inter)) fail(path, `valid scl_slope ${slope} with non-finite scl_inter`);
-  const wide = ["float64", "int32", "uint32", "int64", "uint64"].includes(h.datatype);
+  const wide = float64 || ["float64", "int32", "uint32", "int64", "uint64"].includes(h.datatype);
   let out: Float32Array | Float64Array;
   try {
     out = wide ? new Float64Array(count) : new Float32Array(count);
@@ -212,7 +212,7 @@ export async function parseNifti(path: string, raw: Uint8Array, options: ReadOpt
     fail(path, `4-D image with ${p.dims[3]} volumes; give a 3-D volume (one scan)`);
   }
   checkQuaternion(path, p.header);
-  const data = decodeData(path, b, p);
+  const data = decodeData(path, b, p, options.float64);
   const affine = headerAffine(p.header, p.dims);
   if (!isFiniteAffine(affine)) fail(path, `non-finite affine (from the ${affineSource(p.header)})`);
   const vs = voxelSizes(affine);
@@ -239,6 +239,12 @@ export interface ReadOptions {
    * @default false
    */
   allow4D?: boolean;
+  /**
+   * Values as float64 whatever the stored type (scaled in double, as
+   * nibabel's `get_fdata()`); otherwise float32 unless float32 would lose
+   * precision. @default false
+   */
+  float64?: boolean;
 }
 
 /** Options for writing a volume. */

@@ -1,5 +1,5 @@
 /**
- * A minimal PNG encoder (8-bit RGB, filter 0, zlib through the native
+ * A minimal PNG encoder (8-bit RGB or grey, filter 0, zlib through the native
  * CompressionStream) and a tiny 5x7 bitmap font for legends.
  *
  * @module
@@ -47,15 +47,28 @@ export function blank(width: number, height: number, rgb: [number, number, numbe
 }
 
 /** Encodes an RGB image as PNG bytes. */
-export async function encodePng(img: RgbImage): Promise<Uint8Array> {
-  const { width, height, data } = img;
-  const raw = new Uint8Array(height * (1 + width * 3));
-  for (let y = 0; y < height; y++) raw.set(data.subarray(y * width * 3, (y + 1) * width * 3), y * (1 + width * 3) + 1);
+export function encodePng(img: RgbImage): Promise<Uint8Array> {
+  return encode(img.width, img.height, 3, img.data);
+}
+
+/**
+ * Encodes an 8-bit greyscale image (PNG colour type 0, Pillow's mode "L"),
+ * row-major `height` x `width` bytes.
+ */
+export function encodeGreyPng(width: number, height: number, data: Uint8Array): Promise<Uint8Array> {
+  if (data.length !== width * height) throw new RangeError(`${data.length} bytes for a ${width}x${height} image`);
+  return encode(width, height, 1, data);
+}
+
+async function encode(width: number, height: number, channels: 1 | 3, data: Uint8Array): Promise<Uint8Array> {
+  const rowBytes = width * channels;
+  const raw = new Uint8Array(height * (1 + rowBytes));
+  for (let y = 0; y < height; y++) raw.set(data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (1 + rowBytes) + 1);
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
+  ihdr.set([8, channels === 3 ? 2 : 0, 0, 0, 0], 8);
   const idat = await compress(raw, "deflate");
   const parts = [
     new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),

@@ -21,6 +21,8 @@
  * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
  * - `instance-norm`: one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the
  *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
+ * - `samri-tiny`, `samri-vit-b`: SAMRI prompts with the sam-tiny / sam-vit-b presets: encoder per
+ *   slice, decoder per prompt, a second prompt on a cached slice (whole CLI), peak RSS (`bench_samri.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -50,6 +52,11 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
   ["ct-golden", "--card monai-wholebody-ct on the golden CT case (whole CLI)"],
   ["brats-standin", "--card hnoseg-xs-brats on a generated 4-channel BraTS-size case (whole CLI)"],
   [
+    "samri-tiny",
+    "SAMRI with the sam-tiny preset: encoder per slice, decoder per prompt, a cached second prompt (whole CLI)",
+  ],
+  ["samri-vit-b", "the same with the sam-vit-b preset (SAM's ViT-B shapes)"],
+  [
     "instance-norm",
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
@@ -74,6 +81,8 @@ import { makeModel } from "../builders/make_model.ts";
 import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
+import { benchSamri } from "./bench_samri.ts";
+import { samPaths } from "../builders/make_model.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -304,6 +313,15 @@ if (import.meta.main) {
     }),
   );
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
+  lines.push(
+    ...await benchSamri(cases, runs, Number(values.threads ?? navigator.hardwareConcurrency), async (preset) => {
+      const paths = samPaths(join(CACHE, `${preset}.onnx`), false);
+      if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
+        await makeModel(preset, join(CACHE, `${preset}.onnx`));
+      }
+      return paths;
+    }),
+  );
   const cards = await cardCases(cases, CACHE);
   if (cards.length) {
     // Each card case runs on its own generated input, not on --input.

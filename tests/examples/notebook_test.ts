@@ -23,6 +23,8 @@ Deno.test({
       assert(out.includes("[ 181, 217, 181 ]"), out);
       assert(/QC picture: \d+ bytes/.test(out), out);
       assert(out.includes("| 1 | gray matter |"), out);
+      // the prompt cell: golden case ch2_axial_k080 is this very slice and box (39,277 pixels with box + point; box alone here)
+      assert(/prompt mask: \d+ of 217x181 pixels, score \d/.test(out), out);
     } finally {
       await Deno.remove(path);
     }

@@ -74,7 +74,8 @@ usage: siamize prompt -i IMAGE -o OUT [--box X1 Y1 X2 Y2] [--point X Y [0]]... -
   -G, --gpu N             GPU device id
   -t, --threads N         CPU threads
   --overwrite             replace existing outputs
-  -v, -q                  say what happens / errors only`;
+  -v, -q                  say what happens / errors only
+  -h, --help              this text`;
 
 function num(flag: string, s: string | undefined): number {
   const v = s === undefined ? NaN : Number(s);

@@ -7,6 +7,7 @@
  */
 import { join } from "../../lib/core/_std.ts";
 import { HELP } from "../../lib/cli/args.ts";
+import { PROMPT_HELP } from "../../lib/cli/prompt_args.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { havePython, PYTHON, ROOT } from "../_fixtures.ts";
 import { taskCommand } from "../_tasks.ts";
@@ -39,7 +40,8 @@ export function codeOf(text: string): string[] {
 
 const COMMANDS: [RegExp, string][] = [
   [/deno task (?:--config \S+ )?(bench|regress|make-model|fetch-weights|install)\b(.*)$/, "$1"],
-  [/(?:^|[\s;&|(])(?:deno task )?siamize\b(.*)$/, "siamize"],
+  [/(?:^|[\s;&|(])(?:deno task )?siamize prompt\b(.*)$/, "siamize prompt"],
+  [/(?:^|[\s;&|(])(?:deno task )?siamize\b(?! prompt\b)(.*)$/, "siamize"],
   [/scripts\/export\/(export_\w+)\.py\b(.*)$/, "$1"],
 ];
 
@@ -116,6 +118,13 @@ Deno.test("the docs' option and case lists were found (the extraction itself wor
 Deno.test("siamize --help lists every option the README and docs use with siamize", () => {
   const missing = [...used.get("siamize")!].filter((o) => !mentions(HELP, o));
   assertEquals(missing, [], `not in siamize --help: ${missing.join(" ")}`);
+});
+
+Deno.test("siamize prompt --help lists every option the README and docs use with siamize prompt", () => {
+  const want = [...used.get("siamize prompt") ?? []];
+  assert(want.includes("--box") && want.includes("--slice"), want.join(" "));
+  const missing = want.filter((o) => !mentions(PROMPT_HELP, o));
+  assertEquals(missing, [], `not in siamize prompt --help: ${missing.join(" ")}`);
 });
 
 Deno.test("siamize --help and README agree on the exit codes", () => {

@@ -7,6 +7,7 @@
 import { InputError } from "../core/errors.ts";
 import type { Inference } from "../inference/window.ts";
 import { type ClassMerge, isBidsLabel, type ModelCard, type NormalizationStep, type Preprocessing } from "./card.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 function need(ok: unknown, where: string, what: string): asserts ok {
   if (!ok) throw new InputError(where, `invalid model card: ${what}`);
@@ -291,7 +292,7 @@ export async function loadCard(path: string): Promise<ModelCard> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonBounded(text);
   } catch (e) {
     throw new InputError(path, `model card is not JSON (${(e as Error).message})`);
   }

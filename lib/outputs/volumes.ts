@@ -10,6 +10,7 @@ import { InputError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
 import { BIDS_STANDARD_LABELS, type ClassInfo } from "../cards/card.ts";
 import type { Volume } from "../core/types.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 /** One row: the input, TIV and each class's volume (mL). */
 export interface VolumeRow {
@@ -70,7 +71,7 @@ export async function appendVolumes(path: string, rows: VolumeRow[]): Promise<vo
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   if (f === "json") {
-    const prior = existing ? JSON.parse(existing) : [];
+    const prior = existing ? parseJsonBounded(existing) : [];
     if (!Array.isArray(prior)) throw new InputError(path, "existing volumes table is not a JSON array");
     await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify([...prior, ...rows], null, 2) + "\n"));
     return;

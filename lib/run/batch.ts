@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from "../core/_std.ts";
 import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
 import { formatOf, readVolume } from "../io/read.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 /** Extensions of scans a folder run picks up. */
 export const SCAN_EXTENSIONS = [".nii", ".nii.gz", ".jnii", ".bnii"];
@@ -110,7 +111,7 @@ export async function isValidOutput(path: string): Promise<boolean> {
   }
   try {
     if (path.toLowerCase().endsWith(".json")) {
-      const v = JSON.parse(await Deno.readTextFile(path));
+      const v = parseJsonBounded(await Deno.readTextFile(path));
       return typeof v === "object" && v !== null && !Array.isArray(v);
     }
     await readVolume(path, { allow4D: true });

@@ -373,6 +373,8 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
       return 0;
     }
     const progress = makeProgress(io, opts);
+    // A bad card (weights names, URLs) is refused before anything is created or downloaded.
+    if (opts.card) await resolveCard(opts.card);
     if (opts.input!.startsWith("@") || await isDirectory(opts.input!)) {
       return await runFolder(opts, io, progress, signal);
     }

@@ -28,6 +28,7 @@ import {
   readDatasetDescription,
   writeDerivativeMetadata,
 } from "./lib/bids/bids.ts";
+import { checkOutputPlacement } from "./lib/bids/placement.ts";
 import {
   bidsGroup,
   type BidsJob,
@@ -323,6 +324,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
     io.err(`siamize: no ${a.suffixes.join("/")} scans in ${bidsDir} match the filters`);
     return EXIT_NO_MATCH;
   }
+  checkOutputPlacement(bidsDir, outDir);
   checkOutputCollisions(outDir, scans);
   const card = opts.card ? await resolveCard(opts.card) : SIAM_V03;
   if (level === "group") {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { EXIT_USAGE, InputError } from "../core/errors.ts";
+import { EXIT_USAGE, InputError, shownValue } from "../core/errors.ts";
 import type { Inference } from "../inference/window.ts";
 import { type ClassMerge, isBidsLabel, type ModelCard, type NormalizationStep, type Preprocessing } from "./card.ts";
 import { parseJsonBounded } from "../core/limits.ts";
@@ -254,7 +254,7 @@ export function validateCard(raw: unknown, where: string): ModelCard {
     if (!isPlainFileName(f)) {
       throw new InputError(
         where,
-        `invalid model card: weights file ${quoteShort(f)} must be a plain file name (no folders, no "..")`,
+        `invalid model card: weights file ${shownValue(f, 80)} must be a plain file name (no folders, no "..")`,
         EXIT_USAGE,
       );
     }
@@ -287,19 +287,12 @@ export function downloadUrlProblem(url: unknown): string | undefined {
   try {
     u = new URL(url);
   } catch {
-    return `${quoteShort(url)} is not a URL`;
+    return `${shownValue(url, 80)} is not a URL`;
   }
   if (u.protocol === "https:") return undefined;
   const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
   if (u.protocol === "http:" && loopback) return undefined;
-  return `${quoteShort(url)}: weights are downloaded over https: only (http: to localhost for tests)`;
-}
-
-/** A value quoted for an error message when short and printable, else a description of it. */
-function quoteShort(v: unknown): string {
-  // deno-lint-ignore no-control-regex
-  if (typeof v === "string" && v.length <= 80 && !/[\x00-\x1f\x7f]/.test(v)) return JSON.stringify(v);
-  return typeof v === "string" ? `(a ${v.length}-character string)` : `(a ${typeof v})`;
+  return `${shownValue(url, 80)}: weights are downloaded over https: only (http: to localhost for tests)`;
 }
 
 /** The card's preprocessing (filled by parsing; nnU-Net's for a card that was not parsed). */

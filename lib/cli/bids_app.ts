@@ -23,7 +23,7 @@ import {
   writeBidsIgnore,
   writeJson,
 } from "../bids/bids.ts";
-import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
+import { EXIT_NOINPUT, shownValue, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText, exists } from "../core/fsutil.ts";
 import { readVolume, writeVolume } from "../io/read.ts";
 import type { ModelCard } from "../cards/card.ts";
@@ -126,6 +126,9 @@ export function splitBidsArgs(argv: string[]): BidsArgs {
 
 const LABEL_VALUE = /^(sub-|ses-)?[a-zA-Z0-9]+$/;
 
+/** The largest label list file read (1 MiB): anything larger is not one. */
+const MAX_LABEL_FILE = 2 ** 20;
+
 /**
  * Labels from `--participant-label` values: a value that is not a label
  * (`01`, `sub-01`) is a file with one label a line (blank lines and `#`
@@ -140,13 +143,28 @@ export async function expandLabels(values: string[], flag: string): Promise<stri
     }
     let text: string;
     try {
+      const st = await Deno.stat(v);
+      if (!st.isFile) throw new Error("not a regular file");
+      if (st.size > MAX_LABEL_FILE) throw new Error(`${st.size} bytes, more than a label list holds`);
       text = await Deno.readTextFile(v);
     } catch (e) {
-      throw new SiamizeError(`${v}: not a label, and cannot read it as a ${flag} file (${errorText(e)})`, EXIT_NOINPUT);
+      throw new SiamizeError(
+        `${/^[\x20-\x7e]{1,200}$/.test(v) ? v : shownValue(v)}: not a label, and cannot read it as a ${flag} file (${
+          errorText(e)
+        })`,
+        EXIT_NOINPUT,
+      );
     }
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-    const bad = lines.find((l) => !LABEL_VALUE.test(l));
-    if (bad !== undefined) throw new UsageError(`${v}: "${bad}" is not a label (letters and digits only)`);
+    const lines: string[] = [];
+    for (const [k, raw] of text.split(/\r?\n/).entries()) {
+      const l = raw.trim();
+      if (!l || l.startsWith("#")) continue;
+      // The value is shown only when short and printable: the file may be a secret given by mistake.
+      if (!LABEL_VALUE.test(l)) {
+        throw new UsageError(`${v}: line ${k + 1}: ${shownValue(l)} is not a label (letters and digits only)`);
+      }
+      lines.push(l);
+    }
     if (!lines.length) throw new UsageError(`${v}: the ${flag} file lists no labels`);
     out.push(...lines);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "../core/_std.ts";
-import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
+import { EXIT_DATAERR, EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
 import { formatOf, readVolume } from "../io/read.ts";
 import { parseJsonBounded } from "../core/limits.ts";
@@ -97,6 +97,28 @@ export function stemOf(path: string): string {
 export function batchOutput(input: string, outDir: string, format?: "nii" | "jnii" | "bnii"): string {
   const ext = format === "jnii" ? ".jnii" : format === "bnii" ? ".bnii" : ".nii.gz";
   return join(outDir, `${stemOf(input)}_seg${ext}`);
+}
+
+/**
+ * Throws (exit 65, before any work) when two inputs of a batch would write
+ * the same output, e.g. `a.nii` beside `a.nii.gz` (both `a_seg.nii.gz`);
+ * output names are compared case-insensitively, as some file systems do.
+ */
+export function checkBatchCollisions(jobs: BatchJob[]): void {
+  const seen = new Map<string, BatchJob>();
+  for (const j of jobs) {
+    for (const o of j.outputs ?? [j.output]) {
+      const key = resolve(o).toLowerCase();
+      const prior = seen.get(key);
+      if (prior && prior !== j) {
+        throw new SiamizeError(
+          `${prior.input} and ${j.input} would both write ${o}: remove or rename one of them`,
+          EXIT_DATAERR,
+        );
+      }
+      seen.set(key, j);
+    }
+  }
 }
 
 /**

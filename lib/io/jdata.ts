@@ -235,7 +235,7 @@ async function declaredCount(path: string, what: string, v: unknown): Promise<nu
 async function payloadLimit(path: string, o: Record<string, unknown>, bytes: number, zipped: number): Promise<number> {
   const n = await declaredCount(path, "_ArraySize_", o._ArraySize_) ??
     await declaredCount(path, "_ArrayZipSize_", o._ArrayZipSize_);
-  if (n === undefined) return maxInputBytes();
+  if (n === undefined) fail(path, "compressed _ArrayZipData_ without _ArraySize_ (its size cannot be checked)");
   const want = n * bytes;
   if (want > maxInputBytes()) fail(path, `array size declares ${bytesText(want)} of data; ${ceilingText()}`);
   if (want > zipped * MAX_DEFLATE_RATIO + 1024) {

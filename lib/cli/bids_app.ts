@@ -21,11 +21,11 @@ import {
   probsegSidecar,
   type SidecarInfo,
   writeBidsIgnore,
-  writeJson,
 } from "../bids/bids.ts";
 import { EXIT_NOINPUT, shownValue, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText, exists } from "../core/fsutil.ts";
-import { readVolume, writeVolume } from "../io/read.ts";
+import { encodeVolume, readVolume } from "../io/read.ts";
+import { OutputSet } from "../core/staged.ts";
 import type { ModelCard } from "../cards/card.ts";
 import type { SegmentResult } from "../run/segment.ts";
 import { appendVolumes, tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
@@ -223,27 +223,31 @@ export async function writeBidsResult(job: BidsJob, r: SegmentResult, o: WriteBi
   const info: SidecarInfo = { model: o.model, models: r.models, provider: r.provider };
   await Deno.mkdir(dirname(p.dseg), { recursive: true });
   const todo = async (path: string) => o.overwrite || !await isValidOutput(path);
-  const written: string[] = [];
-  if (await todo(p.dseg)) {
-    await writeVolume(p.dseg, r.labels, { datatype: "uint8", intentCode: 1002, descrip: "siamize dseg" });
-    written.push(p.dseg);
-  }
-  if (await todo(p.dsegJson)) {
-    await writeJson(p.dsegJson, dsegSidecar(job.scan, info, r.labelTable));
-    written.push(p.dsegJson);
-  }
-  if (job.probseg) {
-    if (!r.probabilities) throw new Error(`${job.input}: the segmenter returned no probabilities for _probseg`);
-    if (await todo(p.probseg)) {
-      await writeVolume(p.probseg, r.probabilities, { datatype: "float32", descrip: "siamize probseg" });
-      written.push(p.probseg);
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + "\n");
+  // A subject's files appear together or not at all (lib/core/staged.ts); what is replaced is invalid or --overwrite.
+  const set = new OutputSet({ overwrite: true });
+  try {
+    if (await todo(p.dseg)) {
+      await set.add(
+        p.dseg,
+        await encodeVolume(p.dseg, r.labels, { datatype: "uint8", intentCode: 1002, descrip: "siamize dseg" }),
+      );
     }
-    if (await todo(p.probsegJson)) {
-      await writeJson(p.probsegJson, probsegSidecar(job.scan, info, r.labelTable));
-      written.push(p.probsegJson);
+    if (await todo(p.dsegJson)) await set.add(p.dsegJson, json(dsegSidecar(job.scan, info, r.labelTable)));
+    if (job.probseg) {
+      if (!r.probabilities) throw new Error(`${job.input}: the segmenter returned no probabilities for _probseg`);
+      if (await todo(p.probseg)) {
+        await set.add(
+          p.probseg,
+          await encodeVolume(p.probseg, r.probabilities, { datatype: "float32", descrip: "siamize probseg" }),
+        );
+      }
+      if (await todo(p.probsegJson)) await set.add(p.probsegJson, json(probsegSidecar(job.scan, info, r.labelTable)));
     }
+    return await set.commit();
+  } finally {
+    await set.discard();
   }
-  return written;
 }
 
 /** Options of {@linkcode bidsGroup}. */

@@ -14,6 +14,9 @@ import { parseJsonBounded } from "../core/limits.ts";
 /** Extensions of scans a folder run picks up. */
 export const SCAN_EXTENSIONS = [".nii", ".nii.gz", ".jnii", ".bnii"];
 
+/** The largest `@list` file read (64 MiB); devices and FIFOs are refused. */
+const MAX_LIST_BYTES = 64 * 2 ** 20;
+
 /** Whether a file name looks like a scan. */
 export function isScan(name: string): boolean {
   const l = name.toLowerCase();
@@ -30,6 +33,9 @@ export async function listInputs(spec: string): Promise<string[]> {
     const list = spec.slice(1);
     let text: string;
     try {
+      const st = await Deno.stat(list);
+      if (!st.isFile) throw new Error("not a regular file");
+      if (st.size > MAX_LIST_BYTES) throw new Error(`${st.size} bytes, more than an input list holds`);
       text = await Deno.readTextFile(list);
     } catch (e) {
       throw new SiamizeError(`${list}: cannot read the input list (${errorText(e)})`, EXIT_NOINPUT);

@@ -215,6 +215,7 @@ export async function makeHostileSet(dir: string): Promise<HostileCase[]> {
     names: "folder.nii",
     codes: [66],
   });
+  cases.push({ name: "list_dev_zero", args: ["-i", "@/dev/zero", "-o", "OUT/dir"], names: "/dev/zero", codes: [66] });
   await Deno.symlink("loop.nii", join(dir, "loop.nii"));
   cases.push({
     name: "loop.nii",

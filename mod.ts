@@ -71,7 +71,7 @@ export type { Shape3 } from "./lib/core/types.ts";
 export type { Fold } from "./lib/inference/sliding_window.ts";
 export { makePlan, type Plan, type PlanOptions } from "./lib/run/plan.ts";
 export type { TilePredictor } from "./lib/inference/tiling.ts";
-export type { JniftiWriteOptions } from "./lib/io/jnifti.ts";
+export type { JniftiWriteOptions, LabelEntry } from "./lib/io/jnifti.ts";
 export type { Endian } from "./lib/io/bjdata.ts";
 export type { Env, FetchModelOptions } from "./lib/cards/weights.ts";
 export type { QcOptions } from "./lib/outputs/qc.ts";

@@ -124,10 +124,14 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
       if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
     }
   }
-  if (opts.vol) {
-    const card = opts.card ? await resolveCard(opts.card) : undefined;
-    await checkVolumesTable(opts.vol, volumeColumns(makePlan({ card, classes: opts.classes }).labelTable));
-  }
+  await checkVolumes(opts);
+}
+
+/** `--vol`: the table must be missing, or readable with the columns this run writes (before any work). */
+async function checkVolumes(opts: CliOptions): Promise<void> {
+  if (!opts.vol) return;
+  const card = opts.card ? await resolveCard(opts.card) : undefined;
+  await checkVolumesTable(opts.vol, volumeColumns(makePlan({ card, classes: opts.classes }).labelTable));
 }
 
 /** `--tpm-out`: neither the input nor `-o`. */
@@ -290,6 +294,7 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   checkBatchCollisions(inputs.map((input) => ({ input, output: outputOf(input) })));
   await ensureWritableFolder(opts.output!, `-o ${opts.output}`);
   if (opts.vol) await ensureWritableFiles([opts.vol]);
+  await checkVolumes(opts);
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {

@@ -38,7 +38,15 @@ Deno.test("outputs: --vol onto a bad table and --overwrite onto a folder fail be
     assertEquals(r.code, 65, r.err.join(" | "));
     assert(pattern.test(r.err[0]), r.err[0]);
   }
-  assertEquals(names(dir.path), before, "no labels written, the created folder removed, the tables untouched");
+  // The same in a batch: refused before the first scan.
+  const scans = join(dir.path, "scans");
+  Deno.mkdirSync(scans);
+  await writeHead(join(scans, "s1.nii"));
+  const b = await runCli(["-i", scans, "-o", join(dir.path, "bout"), "--vol", other, ...FAST]);
+  assertEquals(b.code, 65, b.err.join(" | "));
+  assert(/other\.csv: existing volumes table has other columns/.test(b.err[0]), b.err[0]);
+  Deno.removeSync(scans, { recursive: true });
+  assertEquals(names(dir.path), before, "no labels written, the created folders removed, the tables untouched");
   assertEquals(Deno.readTextFileSync(other), "subject,volume\ns1,3\n");
   Deno.mkdirSync(join(dir.path, "taken.nii.gz"));
   const f = await runCli(["-i", inp, "-o", join(dir.path, "taken.nii.gz"), "--overwrite", ...FAST]);

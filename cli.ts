@@ -14,6 +14,7 @@ import {
   type BatchOptions,
   batchOutput,
   type BatchSummary,
+  checkBatchCollisions,
   listInputs,
   parseShard,
   runBatch,
@@ -28,6 +29,7 @@ import {
   readDatasetDescription,
   writeDerivativeMetadata,
 } from "./lib/bids/bids.ts";
+import { checkOutputPlacement } from "./lib/bids/placement.ts";
 import {
   bidsGroup,
   type BidsJob,
@@ -39,17 +41,20 @@ import {
 } from "./lib/cli/bids_app.ts";
 import { progressPrinter } from "./lib/cards/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
-import { errorText, exists, installSignalCleanup, writeFileAtomic } from "./lib/core/fsutil.ts";
+import { errorText, exists, installSignalCleanup } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
 import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
-import { plannedOutputs, tpmPath, writeOutputs } from "./lib/outputs/outputs.ts";
+import { plannedOutputs, stageOutputs, tpmPath } from "./lib/outputs/outputs.ts";
+import { OutputSet } from "./lib/core/staged.ts";
 import { ProgressReporter } from "./lib/cli/progress.ts";
 import { doctorText } from "./lib/cli/doctor.ts";
 import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/run/report.ts";
 import { Segmenter, type Stage } from "./lib/run/segment.ts";
-import { ensureWritableFiles, ensureWritableFolder } from "./lib/run/preflight.ts";
+import { ensureWritableFiles, ensureWritableFolder, removeCreatedFolders } from "./lib/run/preflight.ts";
+import { checkVolumesTable, volumeColumns } from "./lib/outputs/volumes.ts";
+import { makePlan } from "./lib/run/plan.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { runPrompt } from "./lib/cli/prompt.ts";
 
@@ -112,11 +117,22 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
     }
   }
   await ensureWritableFiles([output, opts.tpmOut, opts.vol, opts.qc, opts.report]);
+  for (const p of [...planned, opts.report, opts.vol]) {
+    if (p && await isDirectory(p)) throw new SiamizeError(`${p}: is a folder, cannot be replaced by an output`, 73);
+  }
   if (!opts.overwrite) {
-    for (const p of planned) {
+    for (const p of [...planned, ...(opts.report ? [opts.report] : [])]) {
       if (await exists(p)) throw new SiamizeError(`${p}: already exists (use --overwrite to replace it)`, 73);
     }
   }
+  await checkVolumes(opts);
+}
+
+/** `--vol`: the table must be missing, or readable with the columns this run writes (before any work). */
+async function checkVolumes(opts: CliOptions): Promise<void> {
+  if (!opts.vol) return;
+  const card = opts.card ? await resolveCard(opts.card) : undefined;
+  await checkVolumesTable(opts.vol, volumeColumns(makePlan({ card, classes: opts.classes }).labelTable));
 }
 
 /** `--tpm-out`: neither the input nor `-o`. */
@@ -197,34 +213,42 @@ async function segmentOne(
   );
   verbose("writing outputs");
   const tw = performance.now();
-  const written = await writeOutputs(output, r, {
-    tpmOnly: opts.tpm && !batch,
-    tpmOut: batch && opts.tpm ? tpmPath(output) : opts.tpmOut,
-    format: opts.format,
-    shuffle: opts.shuffle,
-    endian: opts.bniiEndian,
-    sidecar: !opts.noSidecar,
-    vol: opts.vol,
-    qc: opts.qc,
-    inputName: input,
-    card: seg.card,
-  });
-  const writeSeconds = (performance.now() - tw) / 1000;
-  const wall = (performance.now() - wall0) / 1000;
-  const t = r.timings;
-  verbose(
-    `times: read ${fmtSeconds(t.read)}, load ${fmtSeconds(t.load)}, preprocess ${fmtSeconds(t.preprocess)}, ` +
-      `inference ${fmtSeconds(t.inference)}, accumulate ${fmtSeconds(t.accumulate)}, postprocess ${
-        fmtSeconds(t.postprocess)
-      }, write ${fmtSeconds(writeSeconds)}, ` +
-      `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
-  );
-  if (opts.report) {
-    const rep = buildReport(input, written, r, writeSeconds, wall);
-    await writeFileAtomic(opts.report, new TextEncoder().encode(JSON.stringify(rep, null, 2) + "\n"));
-    verbose(`report ${opts.report}`);
+  // Every output of the run is staged, then all are renamed into place together (lib/core/staged.ts).
+  const set = new OutputSet({ overwrite: opts.overwrite });
+  try {
+    await stageOutputs(set, output, r, {
+      tpmOnly: opts.tpm && !batch,
+      tpmOut: batch && opts.tpm ? tpmPath(output) : opts.tpmOut,
+      format: opts.format,
+      shuffle: opts.shuffle,
+      endian: opts.bniiEndian,
+      sidecar: !opts.noSidecar,
+      vol: opts.vol,
+      qc: opts.qc,
+      inputName: input,
+      card: seg.card,
+    });
+    const staged = set.paths;
+    const writeSeconds = (performance.now() - tw) / 1000;
+    const wall = (performance.now() - wall0) / 1000;
+    const t = r.timings;
+    verbose(
+      `times: read ${fmtSeconds(t.read)}, load ${fmtSeconds(t.load)}, preprocess ${fmtSeconds(t.preprocess)}, ` +
+        `inference ${fmtSeconds(t.inference)}, accumulate ${fmtSeconds(t.accumulate)}, postprocess ${
+          fmtSeconds(t.postprocess)
+        }, write ${fmtSeconds(writeSeconds)}, ` +
+        `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
+    );
+    if (opts.report) {
+      const rep = buildReport(input, staged, r, writeSeconds, wall);
+      await set.add(opts.report, new TextEncoder().encode(JSON.stringify(rep, null, 2) + "\n"));
+    }
+    const written = (await set.commit()).filter((p) => p !== opts.report);
+    if (opts.report) verbose(`report ${opts.report}`);
+    return written;
+  } finally {
+    await set.discard();
   }
-  return written;
 }
 
 /** Progress hooks shared by folder and BIDS batches. */
@@ -274,16 +298,18 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   }
   const shard = opts.shard ? parseShard(opts.shard) : slurmShard(env);
   const mine = takeShard(inputs, shard);
+  const stem = (input: string) => grouped?.inputs.find((g) => g.input === input)?.stem;
+  const outputOf = (input: string) =>
+    batchOutput(stem(input) ? `${stem(input)}.nii.gz` : input, opts.output!, opts.format);
+  // Every input of the batch (all shards): two that would write one output are refused before any work.
+  checkBatchCollisions(inputs.map((input) => ({ input, output: outputOf(input) })));
   await ensureWritableFolder(opts.output!, `-o ${opts.output}`);
   if (opts.vol) await ensureWritableFiles([opts.vol]);
+  await checkVolumes(opts);
   if (shard) progress.line(`shard ${shard.index}/${shard.count}: ${mine.length} of ${inputs.length} inputs`);
   const seg = await makeSegmenter(opts, io, progress, signal);
   try {
-    const stem = (input: string) => grouped?.inputs.find((g) => g.input === input)?.stem;
-    const jobs = mine.map((input) => ({
-      input,
-      output: batchOutput(stem(input) ? `${stem(input)}.nii.gz` : input, opts.output!, opts.format),
-    }));
+    const jobs = mine.map((input) => ({ input, output: outputOf(input) }));
     const summary = await runBatch(jobs, async (job) => {
       if (opts.overwrite) await checkOutput({ ...opts, overwrite: true }, job.input, job.output);
       // A batch with --tpm writes each input's labels and its map (<stem>_tpm) beside them.
@@ -334,6 +360,7 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
     io.err(`siamize: no ${a.suffixes.join("/")} scans in ${bidsDir} match the filters`);
     return EXIT_NO_MATCH;
   }
+  checkOutputPlacement(bidsDir, outDir);
   checkOutputCollisions(outDir, scans);
   const card = opts.card ? await resolveCard(opts.card) : SIAM_V03;
   if (level === "group") {
@@ -365,8 +392,17 @@ async function runBids(argv: string[], io: Io, signal?: AbortSignal): Promise<nu
   }
 }
 
-/** Runs the CLI with `argv`; returns the exit code (never calls Deno.exit). */
+/**
+ * Runs the CLI with `argv`; returns the exit code (never calls Deno.exit).
+ * A run that fails leaves no output folder it created behind.
+ */
 export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSignal): Promise<number> {
+  const code = await mainInner(argv, io, signal);
+  if (code !== 0) await removeCreatedFolders();
+  return code;
+}
+
+async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   try {
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
     if (argv[0] === "prompt") return await runPrompt(argv.slice(1), io);
@@ -387,6 +423,8 @@ export async function main(argv: string[], io: Io = defaultIo, signal?: AbortSig
       return 0;
     }
     const progress = makeProgress(io, opts);
+    // A bad card (weights names, URLs) is refused before anything is created or downloaded.
+    if (opts.card) await resolveCard(opts.card);
     if (opts.input!.startsWith("@") || await isDirectory(opts.input!)) {
       return await runFolder(opts, io, progress, signal);
     }

@@ -16,6 +16,7 @@ import { errorText, exists, writeFileAtomic } from "../core/fsutil.ts";
 import type { ClassInfo } from "../cards/card.ts";
 import { VERSION } from "../run/report.ts";
 import { labelTableTsv } from "../outputs/volumes.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 /** The BIDS version whose derivative rules the outputs follow (declared as `BIDSVersion`). */
 export const BIDS_VERSION = "1.10.1";
@@ -99,7 +100,7 @@ export async function readDatasetDescription(
   }
   let d: unknown;
   try {
-    d = JSON.parse(text);
+    d = parseJsonBounded(text);
   } catch {
     return invalid("dataset_description.json is not JSON");
   }

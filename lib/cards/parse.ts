@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { InputError } from "../core/errors.ts";
+import { EXIT_USAGE, InputError, shownValue } from "../core/errors.ts";
 import type { Inference } from "../inference/window.ts";
 import { type ClassMerge, isBidsLabel, type ModelCard, type NormalizationStep, type Preprocessing } from "./card.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 function need(ok: unknown, where: string, what: string): asserts ok {
   if (!ok) throw new InputError(where, `invalid model card: ${what}`);
@@ -249,8 +250,49 @@ export function validateCard(raw: unknown, where: string): ModelCard {
     where,
     "weights needs files and urls.default",
   );
+  for (const f of c.weights.files as unknown[]) {
+    if (!isPlainFileName(f)) {
+      throw new InputError(
+        where,
+        `invalid model card: weights file ${shownValue(f, 80)} must be a plain file name (no folders, no "..")`,
+        EXIT_USAGE,
+      );
+    }
+  }
+  for (const [k, u] of Object.entries(c.weights.urls as Record<string, unknown>)) {
+    const why = downloadUrlProblem(u);
+    if (why) throw new InputError(where, `invalid model card: weights.urls.${k} ${why}`, EXIT_USAGE);
+  }
   c.weights.sha256 ??= {};
   return c;
+}
+
+/** Whether `name` is a plain file name: no path separators, not `.`/`..`, no control characters. */
+export function isPlainFileName(name: unknown): name is string {
+  // deno-lint-ignore no-control-regex
+  return typeof name === "string" && name.length > 0 && name.length <= 255 && !/[\\/\x00-\x1f]/.test(name) &&
+    name !== "." && name !== "..";
+}
+
+/**
+ * Why a weights URL (or URL prefix) may not be downloaded from, or
+ * undefined when it may: only `https:`, and `http:` to the loopback
+ * interface (for tests); never `file:` or anything else. An empty string
+ * (no download source: weights are staged by hand) is allowed.
+ */
+export function downloadUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== "string") return "must be a URL string";
+  if (url === "") return undefined; // no download source (weights staged by hand)
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `${shownValue(url, 80)} is not a URL`;
+  }
+  if (u.protocol === "https:") return undefined;
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
+  if (u.protocol === "http:" && loopback) return undefined;
+  return `${shownValue(url, 80)}: weights are downloaded over https: only (http: to localhost for tests)`;
 }
 
 /** The card's preprocessing (filled by parsing; nnU-Net's for a card that was not parsed). */
@@ -291,7 +333,7 @@ export async function loadCard(path: string): Promise<ModelCard> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonBounded(text);
   } catch (e) {
     throw new InputError(path, `model card is not JSON (${(e as Error).message})`);
   }

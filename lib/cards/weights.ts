@@ -5,7 +5,8 @@
  * @module
  */
 import { isAbsolute, join, resolve } from "../core/_std.ts";
-import { EXIT_NOINPUT, SiamizeError } from "../core/errors.ts";
+import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
+import { downloadUrlProblem, isPlainFileName } from "./parse.ts";
 import { isFileSync } from "../core/fsutil.ts";
 import { downloadFile, type DownloadOptions } from "./download.ts";
 import type { ModelCard } from "./card.ts";
@@ -135,8 +136,11 @@ export function missingModelError(m: ResolvedModel, why?: string): SiamizeError 
  * the card's prefix for the provider (`coreml`, else `default`) + name.
  */
 export function weightsUrl(card: ModelCard, name: string, compute?: string, env: Env = denoEnv): string {
-  const base = env("SIAMIZE_WEIGHTS_BASE_URL") ?? card.weights.urls[compute === "coreml" ? "coreml" : "default"] ??
-    card.weights.urls.default;
+  const fromEnv = env("SIAMIZE_WEIGHTS_BASE_URL");
+  const base = fromEnv ?? card.weights.urls[compute === "coreml" ? "coreml" : "default"] ?? card.weights.urls.default;
+  const why = downloadUrlProblem(base);
+  if (why) throw new UsageError(`${fromEnv !== undefined ? "SIAMIZE_WEIGHTS_BASE_URL" : "weights URL"} ${why}`);
+  if (!isPlainFileName(name)) throw new UsageError(`weights file ${JSON.stringify(name)} is not a plain file name`);
   return base + encodeURIComponent(name);
 }
 

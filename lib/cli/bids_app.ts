@@ -21,11 +21,11 @@ import {
   probsegSidecar,
   type SidecarInfo,
   writeBidsIgnore,
-  writeJson,
 } from "../bids/bids.ts";
-import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
+import { EXIT_NOINPUT, shownValue, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText, exists } from "../core/fsutil.ts";
-import { readVolume, writeVolume } from "../io/read.ts";
+import { encodeVolume, readVolume } from "../io/read.ts";
+import { OutputSet } from "../core/staged.ts";
 import type { ModelCard } from "../cards/card.ts";
 import type { SegmentResult } from "../run/segment.ts";
 import { appendVolumes, tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
@@ -126,6 +126,9 @@ export function splitBidsArgs(argv: string[]): BidsArgs {
 
 const LABEL_VALUE = /^(sub-|ses-)?[a-zA-Z0-9]+$/;
 
+/** The largest label list file read (1 MiB): anything larger is not one. */
+const MAX_LABEL_FILE = 2 ** 20;
+
 /**
  * Labels from `--participant-label` values: a value that is not a label
  * (`01`, `sub-01`) is a file with one label a line (blank lines and `#`
@@ -140,13 +143,28 @@ export async function expandLabels(values: string[], flag: string): Promise<stri
     }
     let text: string;
     try {
+      const st = await Deno.stat(v);
+      if (!st.isFile) throw new Error("not a regular file");
+      if (st.size > MAX_LABEL_FILE) throw new Error(`${st.size} bytes, more than a label list holds`);
       text = await Deno.readTextFile(v);
     } catch (e) {
-      throw new SiamizeError(`${v}: not a label, and cannot read it as a ${flag} file (${errorText(e)})`, EXIT_NOINPUT);
+      throw new SiamizeError(
+        `${/^[\x20-\x7e]{1,200}$/.test(v) ? v : shownValue(v)}: not a label, and cannot read it as a ${flag} file (${
+          errorText(e)
+        })`,
+        EXIT_NOINPUT,
+      );
     }
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-    const bad = lines.find((l) => !LABEL_VALUE.test(l));
-    if (bad !== undefined) throw new UsageError(`${v}: "${bad}" is not a label (letters and digits only)`);
+    const lines: string[] = [];
+    for (const [k, raw] of text.split(/\r?\n/).entries()) {
+      const l = raw.trim();
+      if (!l || l.startsWith("#")) continue;
+      // The value is shown only when short and printable: the file may be a secret given by mistake.
+      if (!LABEL_VALUE.test(l)) {
+        throw new UsageError(`${v}: line ${k + 1}: ${shownValue(l)} is not a label (letters and digits only)`);
+      }
+      lines.push(l);
+    }
     if (!lines.length) throw new UsageError(`${v}: the ${flag} file lists no labels`);
     out.push(...lines);
   }
@@ -205,27 +223,31 @@ export async function writeBidsResult(job: BidsJob, r: SegmentResult, o: WriteBi
   const info: SidecarInfo = { model: o.model, models: r.modelFiles, provider: r.provider };
   await Deno.mkdir(dirname(p.dseg), { recursive: true });
   const todo = async (path: string) => o.overwrite || !await isValidOutput(path);
-  const written: string[] = [];
-  if (await todo(p.dseg)) {
-    await writeVolume(p.dseg, r.labels, { datatype: "uint8", intentCode: 1002, descrip: "siamize dseg" });
-    written.push(p.dseg);
-  }
-  if (await todo(p.dsegJson)) {
-    await writeJson(p.dsegJson, dsegSidecar(job.scan, info, r.labelTable));
-    written.push(p.dsegJson);
-  }
-  if (job.probseg) {
-    if (!r.probabilities) throw new Error(`${job.input}: the segmenter returned no probabilities for _probseg`);
-    if (await todo(p.probseg)) {
-      await writeVolume(p.probseg, r.probabilities, { datatype: "float32", descrip: "siamize probseg" });
-      written.push(p.probseg);
+  const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + "\n");
+  // A subject's files appear together or not at all (lib/core/staged.ts); what is replaced is invalid or --overwrite.
+  const set = new OutputSet({ overwrite: true });
+  try {
+    if (await todo(p.dseg)) {
+      await set.add(
+        p.dseg,
+        await encodeVolume(p.dseg, r.labels, { datatype: "uint8", intentCode: 1002, descrip: "siamize dseg" }),
+      );
     }
-    if (await todo(p.probsegJson)) {
-      await writeJson(p.probsegJson, probsegSidecar(job.scan, info, r.labelTable));
-      written.push(p.probsegJson);
+    if (await todo(p.dsegJson)) await set.add(p.dsegJson, json(dsegSidecar(job.scan, info, r.labelTable)));
+    if (job.probseg) {
+      if (!r.probabilities) throw new Error(`${job.input}: the segmenter returned no probabilities for _probseg`);
+      if (await todo(p.probseg)) {
+        await set.add(
+          p.probseg,
+          await encodeVolume(p.probseg, r.probabilities, { datatype: "float32", descrip: "siamize probseg" }),
+        );
+      }
+      if (await todo(p.probsegJson)) await set.add(p.probsegJson, json(probsegSidecar(job.scan, info, r.labelTable)));
     }
+    return await set.commit();
+  } finally {
+    await set.discard();
   }
-  return written;
 }
 
 /** Options of {@linkcode bidsGroup}. */

@@ -73,3 +73,21 @@ export class InputError extends SiamizeError {
     this.path = path;
   }
 }
+
+/**
+ * A value as an error message may show it: quoted when short (at most
+ * `max` characters) and printable ASCII, else only its length, so that a
+ * secret (a token file given where a list was expected) is never echoed.
+ *
+ * @example
+ * ```ts
+ * import { shownValue } from "./errors.ts";
+ *
+ * console.log(shownValue("sub 01")); // "sub 01" (quoted)
+ * console.log(shownValue("ghp_0123456789abcdefghijklmnopqrstuvwxyz")); // (a 40-character value)
+ * ```
+ */
+export function shownValue(v: unknown, max = 24): string {
+  if (typeof v === "string" && v.length <= max && /^[\x20-\x7e]*$/.test(v)) return JSON.stringify(v);
+  return typeof v === "string" ? `(a ${v.length}-character value)` : `(a ${v === null ? "null" : typeof v})`;
+}

@@ -257,9 +257,26 @@ class OrtSession implements NetworkSession {
   }
 }
 
+/** The environment variable that stops ONNX Runtime's telemetry (1.29+), read when its environment is created. */
+export const ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY";
+
+/**
+ * Turns ONNX Runtime's telemetry off before its first session, unless the
+ * user set {@linkcode ORT_TELEMETRY_ENV} themselves. Its telemetry client
+ * otherwise leaves `mat-debug-<pid>.log` and `.ses` files in the temp
+ * folder on every run (and may reach the network). Needs env permission
+ * for that one variable; without it the run goes on (with the litter).
+ */
+export function quietRuntime(): void {
+  try {
+    if (Deno.env.get(ORT_TELEMETRY_ENV) === undefined) Deno.env.set(ORT_TELEMETRY_ENV, "1");
+  } catch { /* no env permission */ }
+}
+
 /** The onnxruntime-node backend. */
 export const ortBackend: Backend = {
   async create(source, config) {
+    quietRuntime();
     const label = source.label;
     const log = config.log ?? (() => {});
     ort.env.logLevel = config.ortLogLevel ?? "error";

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { MAX_NESTING } from "../core/limits.ts";
 
 /** Byte order of BJData numbers: Draft 2 "little" (default) or Draft 1 "big". */
 export type Endian = "little" | "big";
@@ -286,7 +287,16 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
     p += n;
     return s;
   };
+  let depth = 0;
   const value = (m: string): BJValue => {
+    const d = depth;
+    try {
+      return valueAt(m);
+    } finally {
+      depth = d;
+    }
+  };
+  const valueAt = (m: string): BJValue => {
     switch (m) {
       case "Z":
         return null;
@@ -299,6 +309,7 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
         return m === "S" ? str() : Number(str());
       case "[":
       case "{": {
+        if (++depth > MAX_NESTING) fail(`containers nested deeper than ${MAX_NESTING} levels`);
         let type: string | undefined;
         let n: number | undefined;
         let dims: number[] | undefined;
@@ -308,8 +319,14 @@ export function decodeBJData(data: Uint8Array, endian: Endian = "little"): BJVal
           type = marker();
           next = marker();
         }
-        if (next === "#") ({ n, dims, columnMajor } = count());
-        else if (type) fail("typed container without count");
+        if (next === "#") {
+          const at = p;
+          ({ n, dims, columnMajor } = count());
+          // Every element takes at least one byte (typed blocks are checked by size below): a larger count is a lie.
+          if (n > data.length - p && !(type && SIZES[type] !== undefined)) {
+            fail(`count ${n} exceeds the ${data.length - p} bytes left`, at);
+          }
+        } else if (type) fail("typed container without count");
         else p--;
         if (m === "[") {
           if (type && n !== undefined && SIZES[type] !== undefined) {

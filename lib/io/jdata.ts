@@ -11,7 +11,8 @@
 import { BJArray, type BJValue } from "./bjdata.ts";
 import { InputError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
-import { compress, decompress } from "./gzip.ts";
+import { compress, decompress, InflateLimitError, MAX_DEFLATE_RATIO } from "./gzip.ts";
+import { bytesText, ceilingText, maxInputBytes } from "../core/limits.ts";
 import { ARRAY_TYPES } from "./nifti.ts";
 import type { DataType, VoxelArray } from "../core/types.ts";
 
@@ -198,17 +199,49 @@ function zipBytes(path: string, zd: unknown): Uint8Array {
   fail(path, "_ArrayZipData_ must be base64 text or bytes");
 }
 
-/** Decompresses a JData payload by `_ArrayZipType_`. */
-async function unzip(path: string, zt: string, zipped: Uint8Array): Promise<Uint8Array> {
+/**
+ * Decompresses a JData payload by `_ArrayZipType_`, stopping as soon as it
+ * inflates past `limit` bytes (what `_ArraySize_` or `_ArrayZipSize_`
+ * declares, else the input ceiling).
+ */
+async function unzip(path: string, zt: string, zipped: Uint8Array, limit: number): Promise<Uint8Array> {
   if (zt === "base64") return zipped;
   if (zt !== "zlib" && zt !== "gzip") {
     fail(path, `unsupported _ArrayZipType_ "${zt}" (zlib and gzip are supported; re-save with one of those)`);
   }
   try {
-    return await decompress(zipped, zt === "zlib" ? "deflate" : "gzip");
+    return await decompress(zipped, zt === "zlib" ? "deflate" : "gzip", limit);
   } catch (e) {
+    if (e instanceof InflateLimitError) {
+      fail(path, `${zt} payload inflates past the ${bytesText(limit)} its array size declares (a decompression bomb?)`);
+    }
     fail(path, `corrupt ${zt} payload (${errorText(e)})`);
   }
+}
+
+/** The product of a JData size field (`[1, N]`, `N`, or an array form), or undefined when absent or invalid. */
+async function declaredCount(path: string, what: string, v: unknown): Promise<number | undefined> {
+  if (v === undefined || v === null) return undefined;
+  const d = Array.from((await ndArray(path, what, v)).data, Number);
+  if (!d.every((x) => Number.isSafeInteger(x) && x >= 0)) fail(path, `invalid ${what} ${JSON.stringify(d)}`);
+  return d.reduce((a, c) => a * c, 1);
+}
+
+/**
+ * The bytes a zipped payload may inflate to: the declared element count
+ * (`_ArraySize_`, else `_ArrayZipSize_`) times the element size, refused
+ * above the input ceiling or above what the compressed bytes can hold.
+ */
+async function payloadLimit(path: string, o: Record<string, unknown>, bytes: number, zipped: number): Promise<number> {
+  const n = await declaredCount(path, "_ArraySize_", o._ArraySize_) ??
+    await declaredCount(path, "_ArrayZipSize_", o._ArrayZipSize_);
+  if (n === undefined) fail(path, "compressed _ArrayZipData_ without _ArraySize_ (its size cannot be checked)");
+  const want = n * bytes;
+  if (want > maxInputBytes()) fail(path, `array size declares ${bytesText(want)} of data; ${ceilingText()}`);
+  if (want > zipped * MAX_DEFLATE_RATIO + 1024) {
+    fail(path, `array size declares ${bytesText(want)}, more than ${bytesText(zipped)} of compressed data can hold`);
+  }
+  return want;
 }
 
 /** A JData annotated array (`_ArrayType_`, `_ArraySize_`, `_ArrayData_` or `_ArrayZip*_`) as row-major values. */
@@ -223,7 +256,9 @@ async function annotated(path: string, what: string, o: Record<string, unknown>)
   let data: ArrayLike<number>;
   if (o._ArrayZipData_ !== undefined) {
     const zt = String(o._ArrayZipType_ ?? "zlib").toLowerCase();
-    let bytes = await unzip(path, zt, zipBytes(path, o._ArrayZipData_));
+    const zipped = zipBytes(path, o._ArrayZipData_);
+    const limit = zt === "base64" ? Infinity : await payloadLimit(path, o, t.bytes, zipped.length);
+    let bytes = await unzip(path, zt, zipped, limit);
     if (bytes.length % t.bytes) {
       fail(path, `${what}: ${zt} payload of ${bytes.length} bytes is not whole ${type} values`);
     }

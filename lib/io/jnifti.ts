@@ -17,6 +17,7 @@ import { type Affine, affineToQuaternion, det3, identity } from "../geometry/aff
 import { BJArray, BJDataError, type BJValue, decodeBJData, encodeBJData, type Endian } from "./bjdata.ts";
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
+import { checkInputFile, parseJsonBounded } from "../core/limits.ts";
 import { checkQuaternion, headerAffine } from "./nifti_header.ts";
 import { defaultHeader, makeVolume } from "./volume.ts";
 import { type DataType, type Volume, type VoxelArray } from "../core/types.ts";
@@ -183,10 +184,11 @@ export async function parseJnifti(path: string, raw: Uint8Array): Promise<Volume
     const json = new TextDecoder().decode(raw);
     let doc: Record<string, unknown>;
     try {
-      doc = JSON.parse(json);
+      doc = parseJsonBounded(json) as Record<string, unknown>;
     } catch (e) {
+      if (!(e instanceof SyntaxError)) fail(path, `not a JNIfTI file (${errorText(e)})`);
       try {
-        doc = JSON.parse(escapeControlsInStrings(json));
+        doc = parseJsonBounded(escapeControlsInStrings(json)) as Record<string, unknown>;
       } catch {
         fail(path, `not a JNIfTI file (${errorText(e)})`);
       }
@@ -319,6 +321,7 @@ async function fromDocument(path: string, doc: Record<string, unknown>): Promise
 /** Reads a `.jnii` or `.bnii` file. */
 export async function readJnifti(path: string): Promise<Volume> {
   let raw: Uint8Array;
+  await checkInputFile(path, "JNIfTI");
   try {
     raw = await Deno.readFile(path);
   } catch (e) {

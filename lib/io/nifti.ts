@@ -25,7 +25,8 @@ import {
 // moved to lib/core/types.ts; re-exported so existing importers keep working
 export type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
-import { compress, gunzipAll, isGzip } from "./gzip.ts";
+import { compress, gunzipBounded, inflateChunks, InflateLimitError, isGzip, MAX_DEFLATE_RATIO } from "./gzip.ts";
+import { bytesText, ceilingText, checkInputFile, maxInputBytes } from "../core/limits.ts";
 
 // moved to lib/io/volume.ts; re-exported for the pipeline files and older importers
 export { defaultHeader, makeVolume } from "./volume.ts";
@@ -49,11 +50,14 @@ function fail(path: string, problem: string): never {
   throw new InputError(path, problem);
 }
 
-/** Reads the whole file, turning file-system errors into one-line errors. */
+/**
+ * Reads the whole file, turning file-system errors into one-line errors.
+ * Only regular files are read (a device such as `/dev/zero` or a FIFO is
+ * refused before it is opened), and none larger than the input ceiling.
+ */
 async function readRaw(path: string): Promise<Uint8Array> {
   try {
-    const st = await Deno.stat(path);
-    if (st.isDirectory) throw new InputError(path, "is a directory, not a NIfTI file", EXIT_NOINPUT);
+    await checkInputFile(path, "NIfTI");
     return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof InputError) throw e;
@@ -61,35 +65,40 @@ async function readRaw(path: string): Promise<Uint8Array> {
   }
 }
 
+/** Inflated bytes tolerated past the end of the image the header declares (padding). */
+const TRAILING_SLACK = 2 ** 20;
+
 /**
  * Gunzips into one buffer, sized from the header once it arrives, so a
- * large file is held once (plus one chunk), not twice.
+ * large file is held once (plus one chunk), not twice. Stops as soon as
+ * the output passes what the header declares (plus {@linkcode TRAILING_SLACK}),
+ * and refuses a header declaring more than the ceiling or than the gzip
+ * data can hold, before allocating.
  */
 async function gunzipNifti(path: string, raw: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([raw as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
   let buf = new Uint8Array(0);
   let used = 0;
-  let sized = false;
+  let limit = Infinity;
+  const tooLong = (expect: number) =>
+    fail(path, `gzip data goes on past the ${bytesText(expect)} its header declares (a decompression bomb?)`);
   try {
-    for await (const chunk of stream) {
+    for await (const chunk of inflateChunks(raw, "gzip")) {
+      if (used + chunk.length > limit) tooLong(limit - TRAILING_SLACK);
       if (used + chunk.length > buf.length) {
         let want = Math.max(used + chunk.length, buf.length * 2, 1 << 16);
-        if (!sized && used + chunk.length >= 540) {
+        if (limit === Infinity && used + chunk.length >= 540) {
           // Once the header is in, size the buffer for the whole image.
           const head = new Uint8Array(used + chunk.length);
           head.set(buf.subarray(0, used));
           head.set(chunk, used);
-          const expect = expectedSize(head);
-          if (expect > raw.length * MAX_DEFLATE_RATIO + 1024) {
-            fail(
-              path,
-              `header claims ${bytesText(expect)} of image, more than ${bytesText(raw.length)} of gzip data can hold`,
-            );
-          }
+          const { total: expect, voxels } = expectedSize(head);
+          if (expect === 0) return head; // not a header: parseHeader says why
+          checkDeclared(path, expect, voxels, raw.length);
+          limit = expect + TRAILING_SLACK;
+          if (used + chunk.length > limit) tooLong(expect);
           if (expect > want) want = expect;
-          sized = true;
         }
-        const nb = allocate(path, want);
+        const nb = allocate(path, Math.min(want, limit));
         nb.set(buf.subarray(0, used));
         buf = nb;
       }
@@ -101,24 +110,23 @@ async function gunzipNifti(path: string, raw: Uint8Array): Promise<Uint8Array> {
     // Not one plain member: several members, zero padding, or corruption.
     buf = new Uint8Array(0);
     try {
-      return await gunzipAll(raw);
+      return await gunzipBounded(raw, limit);
     } catch (e) {
+      if (e instanceof InflateLimitError) tooLong(limit - TRAILING_SLACK);
       throw new InputError(path, `corrupt or truncated gzip data (${errorText(e)})`, undefined, { cause: e });
     }
   }
   return buf.subarray(0, used);
 }
 
-/** deflate's largest possible expansion (1032:1), bounding what a gzip file can hold. */
-const MAX_DEFLATE_RATIO = 1032;
-
-/** `1.5 GiB`, `12 MB`, … for messages. */
-function bytesText(n: number): string {
-  return n >= 2 ** 30
-    ? `${(n / 2 ** 30).toFixed(1)} GiB`
-    : n >= 2 ** 20
-    ? `${(n / 2 ** 20).toFixed(1)} MiB`
-    : `${n} bytes`;
+/** Refuses a declared file size above the ceiling or above what `zipped` bytes of deflate can hold. */
+function checkDeclared(path: string, expect: number, voxels: number, zipped: number): void {
+  if (expect > zipped * MAX_DEFLATE_RATIO + 1024) {
+    fail(path, `header claims ${bytesText(expect)} of image, more than ${bytesText(zipped)} of gzip data can hold`);
+  }
+  if (voxels > maxInputBytes()) {
+    fail(path, `header declares ${bytesText(voxels)} of image data; ${ceilingText()}`);
+  }
 }
 
 /** A zeroed byte buffer, or a one-line error when memory cannot hold it. */
@@ -130,13 +138,14 @@ function allocate(path: string, n: number): Uint8Array<ArrayBuffer> {
   }
 }
 
-/** Bytes a NIfTI file with this header should have, or 0 if unknown. */
-function expectedSize(b: Uint8Array): number {
+/** Bytes a NIfTI file with this header should have (and of them, voxel bytes), or 0 if unknown. */
+function expectedSize(b: Uint8Array): { total: number; voxels: number } {
   try {
     const h = parseHeader("", b);
-    return h.offset + h.count * BYTES[h.header.datatype];
+    const voxels = h.count * BYTES[h.header.datatype];
+    return { total: h.offset + voxels, voxels };
   } catch {
-    return 0;
+    return { total: 0, voxels: 0 };
   }
 }
 
@@ -208,6 +217,11 @@ export async function parseNifti(path: string, raw: Uint8Array, options: ReadOpt
   if (raw.length === 0) fail(path, "empty file");
   const b = isGzip(raw) ? await gunzipNifti(path, raw) : raw;
   const p = parseHeader(path, b);
+  const declared = p.count * BYTES[p.header.datatype];
+  // (a declared size the file does not hold is reported as truncation by decodeData)
+  if (declared > maxInputBytes() && b.length >= p.offset + declared) {
+    fail(path, `header declares ${p.dims.join("x")} ${p.header.datatype} (${bytesText(declared)}); ${ceilingText()}`);
+  }
   if (p.dims.length > 3 && !options.allow4D) {
     fail(path, `4-D image with ${p.dims[3]} volumes; give a 3-D volume (one scan)`);
   }

@@ -5,8 +5,9 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import { type JniftiWriteOptions, readJnifti, writeJnifti } from "./jnifti.ts";
-import { readNifti, type ReadOptions, writeNifti, type WriteOptions } from "./nifti.ts";
+import { encodeJnifti, type JniftiWriteOptions, readJnifti, writeJnifti } from "./jnifti.ts";
+import { encodeNifti, readNifti, type ReadOptions, writeNifti, type WriteOptions } from "./nifti.ts";
+import { compress } from "./gzip.ts";
 import { type Volume } from "../core/types.ts";
 
 /** Volume file formats. */
@@ -41,12 +42,28 @@ export type VolumeWriteOptions = WriteOptions & JniftiWriteOptions & { format?: 
 export async function writeVolume(path: string, vol: Volume, options: VolumeWriteOptions = {}): Promise<void> {
   const f = options.format ?? formatOf(path) ?? "nii";
   if (f === "nii") await writeNifti(path, vol, options);
-  else {
-    const dt = options.datatype;
-    await writeJnifti(path, vol, {
-      ...options,
-      datatype: dt === "uint8" || dt === "int16" || dt === "float32" ? dt : undefined,
-      binary: f === "bnii",
-    });
+  else await writeJnifti(path, vol, jniftiOptions(options, f));
+}
+
+function jniftiOptions(options: VolumeWriteOptions, f: VolumeFormat): JniftiWriteOptions & { binary: boolean } {
+  const dt = options.datatype;
+  return {
+    ...options,
+    datatype: dt === "uint8" || dt === "int16" || dt === "float32" ? dt : undefined,
+    binary: f === "bnii",
+  };
+}
+
+/**
+ * The bytes {@linkcode writeVolume} would write to `path` (NIfTI gzipped
+ * for `.gz`, or JNIfTI), for callers that stage several files together.
+ */
+export async function encodeVolume(path: string, vol: Volume, options: VolumeWriteOptions = {}): Promise<Uint8Array> {
+  const f = options.format ?? formatOf(path) ?? "nii";
+  if (f !== "nii") {
+    const o = jniftiOptions(options, f);
+    return encodeJnifti(vol, o.binary, o);
   }
+  const bytes = encodeNifti(vol, options);
+  return (options.gzip ?? path.toLowerCase().endsWith(".gz")) ? await compress(bytes) : bytes;
 }

@@ -1,18 +1,18 @@
 /**
  * Writing what a run produced: the label image (NIfTI or JNIfTI), the
  * probability maps, the label table sidecar, the volumes table and the QC
- * picture — each file atomically.
+ * picture — all or nothing (staged under temp names, renamed together).
  *
  * @module
  */
 import { basename } from "../core/_std.ts";
 import type { Format, Volume } from "../core/types.ts";
-import { writeFileAtomic } from "../core/fsutil.ts";
+import { OutputSet } from "../core/staged.ts";
 import { UsageError } from "../core/errors.ts";
-import { formatOf, writeVolume } from "../io/read.ts";
+import { encodeVolume, formatOf } from "../io/read.ts";
 import type { ClassInfo, ModelCard } from "../cards/card.ts";
 import { qcPicture } from "./qc.ts";
-import { appendVolumes, labelTableTsv, tissueVolumes } from "./volumes.ts";
+import { labelTableTsv, tissueVolumes, volumesTableBytes } from "./volumes.ts";
 
 /**
  * What {@linkcode writeOutputs} reads of a run's result: a narrow view of
@@ -104,58 +104,79 @@ export function plannedOutputs(
   return out;
 }
 
-/** Writes every requested output; returns the paths written. */
-export async function writeOutputs(path: string, r: SegmentOutput, o: OutputOptions): Promise<string[]> {
+/**
+ * Writes every requested output under temp names (see
+ * {@linkcode OutputSet}) and adds them to `set`, without committing: the
+ * caller adds what else belongs to the run (a report) and commits once.
+ */
+export async function stageOutputs(set: OutputSet, path: string, r: SegmentOutput, o: OutputOptions): Promise<void> {
   const kind = outputKind(path, o.format);
-  const written: string[] = [];
   const spm = r.labelTable.length !== o.card.classes.length;
   if ((o.tpmOnly || o.tpmOut) && !r.probabilities) throw new Error("probability maps were not computed (tpm: true)");
   if (!o.tpmOnly) {
-    await writeVolume(path, r.labels, {
-      format: kind,
-      datatype: "uint8",
-      intentCode: 1002,
-      intentName: spm ? "spm classes" : "siam labels",
-      cal: [0, r.labelTable.length - 1],
-      descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
-      labels: r.labelTable,
-      models: r.modelFiles,
-      endian: o.endian,
-    });
-    written.push(path);
+    await set.add(
+      path,
+      await encodeVolume(path, r.labels, {
+        format: kind,
+        datatype: "uint8",
+        intentCode: 1002,
+        intentName: spm ? "spm classes" : "siam labels",
+        cal: [0, r.labelTable.length - 1],
+        descrip: `siamize ${spm ? "SPM classes" : "labels"}`,
+        labels: r.labelTable,
+        models: r.modelFiles,
+        endian: o.endian,
+      }),
+    );
   }
   const mapPath = o.tpmOnly ? path : o.tpmOut;
   if (r.probabilities && mapPath) {
     const p = mapPath;
-    await writeVolume(p, r.probabilities, {
-      format: o.tpmOnly ? kind : outputKind(p, formatOf(p) ? undefined : kind),
-      datatype: "float32",
-      intentName: "probabilities",
-      cal: [0, 1],
-      descrip: "siamize probabilities",
-      labels: r.labelTable,
-      models: r.modelFiles,
-      shuffle: o.shuffle,
-      endian: o.endian,
-    });
-    written.push(p);
+    await set.add(
+      p,
+      await encodeVolume(p, r.probabilities, {
+        format: o.tpmOnly ? kind : outputKind(p, formatOf(p) ? undefined : kind),
+        datatype: "float32",
+        intentName: "probabilities",
+        cal: [0, 1],
+        descrip: "siamize probabilities",
+        labels: r.labelTable,
+        models: r.modelFiles,
+        shuffle: o.shuffle,
+        endian: o.endian,
+      }),
+    );
   }
   if (kind === "nii" && o.sidecar !== false) {
-    const s = sidecarPath(path);
-    await writeFileAtomic(s, new TextEncoder().encode(labelTableTsv(r.labelTable)));
-    written.push(s);
+    await set.add(sidecarPath(path), new TextEncoder().encode(labelTableTsv(r.labelTable)));
+  }
+  if (o.qc) {
+    const title = o.inputName ? basename(o.inputName) : undefined;
+    await set.add(o.qc, await qcPicture(r.input, r.labels, r.labelTable, { title }));
   }
   if (o.vol) {
     const intracranial = spm ? o.card.merges?.spm?.intracranial ?? [] : o.card.intracranial;
-    await appendVolumes(o.vol, [tissueVolumes(r.labels, r.labelTable, intracranial, o.inputName ?? "")]);
-    written.push(o.vol);
+    const row = tissueVolumes(r.labels, r.labelTable, intracranial, o.inputName ?? "");
+    await set.add(o.vol, await volumesTableBytes(o.vol, [row]), { replace: true });
   }
-  if (o.qc) {
-    await writeFileAtomic(
-      o.qc,
-      await qcPicture(r.input, r.labels, r.labelTable, { title: o.inputName ? basename(o.inputName) : undefined }),
-    );
-    written.push(o.qc);
+}
+
+/**
+ * Writes every requested output, all or nothing: each is staged under a
+ * temp name and all are renamed into place together; an output that
+ * appeared meanwhile is not replaced unless `overwrite` (exit 73, nothing
+ * left). Returns the paths written.
+ */
+export async function writeOutputs(
+  path: string,
+  r: SegmentOutput,
+  o: OutputOptions & { overwrite?: boolean },
+): Promise<string[]> {
+  const set = new OutputSet({ overwrite: o.overwrite ?? true });
+  try {
+    await stageOutputs(set, path, r, o);
+    return await set.commit();
+  } finally {
+    await set.discard();
   }
-  return written;
 }

@@ -7,9 +7,10 @@
  */
 import { det3 } from "../geometry/affine.ts";
 import { InputError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/fsutil.ts";
+import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { BIDS_STANDARD_LABELS, type ClassInfo } from "../cards/card.ts";
 import type { Volume } from "../core/types.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 /** One row: the input, TIV and each class's volume (mL). */
 export interface VolumeRow {
@@ -57,37 +58,91 @@ function quote(v: string | number, sep: string): string {
   return s.includes(sep) || s.includes('"') || s.includes("\n") ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/**
- * Appends rows to a table (created with a header when new). An existing
- * table with other columns is an error, not overwritten.
- */
-export async function appendVolumes(path: string, rows: VolumeRow[]): Promise<void> {
-  const f = format(path);
-  let existing: string | undefined;
+/** The columns of a volumes table for a label table: input, TIV, then `<abbreviation>_ml` per class. */
+export function volumeColumns(table: ClassInfo[]): string[] {
+  return ["input", "tiv_ml", ...table.map((c) => `${c.abbreviation}_ml`)];
+}
+
+/** The table's text now, or undefined when there is none; a one-line error when it cannot be read. */
+async function readTable(path: string): Promise<string | undefined> {
   try {
-    existing = await Deno.readTextFile(path);
+    const st = await Deno.stat(path);
+    if (!st.isFile) throw new InputError(path, "the volumes table is not a regular file", 73);
+    return await Deno.readTextFile(path);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (e instanceof InputError) throw e;
+    throw new InputError(path, `cannot read the volumes table (${errorText(e)})`, 73);
   }
+}
+
+/** The rows of an existing JSON table, or a one-line error. */
+function jsonRows(path: string, text: string): unknown[] {
+  let prior: unknown;
+  try {
+    prior = parseJsonBounded(text);
+  } catch (e) {
+    throw new InputError(path, `existing volumes table is not valid JSON (${errorText(e)})`);
+  }
+  if (!Array.isArray(prior)) throw new InputError(path, "existing volumes table is not a JSON array");
+  return prior;
+}
+
+/** The header line of a CSV/TSV table with these columns. */
+function headerLine(path: string, columns: string[]): string {
+  return columns.join(format(path) === "csv" ? "," : "\t");
+}
+
+/** Compares an existing CSV/TSV table's header with ours; a one-line error when they differ. */
+function checkHeader(path: string, text: string, header: string): void {
+  const first = text.split("\n")[0].replace(/\r$/, "");
+  if (first !== header) {
+    const shown = first.length <= 60 && /^[\x20-\x7e\t]*$/.test(first) ? first : `${first.length} characters`;
+    throw new InputError(path, `existing volumes table has other columns (${shown}); give another --vol file`);
+  }
+}
+
+/**
+ * Checks, before any work, that rows with `columns` can be appended to the
+ * table at `path`: missing, or readable with the same columns (CSV/TSV) or
+ * a JSON array. Throws a one-line {@linkcode InputError} otherwise.
+ */
+export async function checkVolumesTable(path: string, columns: string[]): Promise<void> {
+  const text = await readTable(path);
+  if (!text) return;
+  if (format(path) === "json") jsonRows(path, text);
+  else checkHeader(path, text, headerLine(path, columns));
+}
+
+/**
+ * The bytes of the table at `path` with `rows` appended (created with a
+ * header when new). An existing table with other columns is an error.
+ */
+export async function volumesTableBytes(path: string, rows: VolumeRow[]): Promise<Uint8Array> {
+  const f = format(path);
+  const existing = await readTable(path);
   if (f === "json") {
-    const prior = existing ? JSON.parse(existing) : [];
-    if (!Array.isArray(prior)) throw new InputError(path, "existing volumes table is not a JSON array");
-    await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify([...prior, ...rows], null, 2) + "\n"));
-    return;
+    const prior = existing ? jsonRows(path, existing) : [];
+    return new TextEncoder().encode(JSON.stringify([...prior, ...rows], null, 2) + "\n");
   }
   const sep = f === "csv" ? "," : "\t";
   const columns = Object.keys(rows[0]);
   const header = columns.join(sep);
   let text = existing ?? "";
   if (text) {
-    const first = text.split("\n")[0];
-    if (first !== header) {
-      throw new InputError(path, `existing volumes table has other columns (${first.slice(0, 60)}…)`);
-    }
+    checkHeader(path, text, header);
     if (!text.endsWith("\n")) text += "\n";
   } else text = header + "\n";
   for (const r of rows) text += columns.map((c) => quote(r[c], sep)).join(sep) + "\n";
-  await writeFileAtomic(path, new TextEncoder().encode(text));
+  return new TextEncoder().encode(text);
+}
+
+/**
+ * Appends rows to a table (created with a header when new), atomically. An
+ * existing table with other columns is an error, not overwritten.
+ */
+export async function appendVolumes(path: string, rows: VolumeRow[]): Promise<void> {
+  await writeFileAtomic(path, await volumesTableBytes(path, rows));
 }
 
 /**

@@ -6,12 +6,16 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "../core/_std.ts";
-import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
+import { EXIT_DATAERR, EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
 import { formatOf, readVolume } from "../io/read.ts";
+import { parseJsonBounded } from "../core/limits.ts";
 
 /** Extensions of scans a folder run picks up. */
 export const SCAN_EXTENSIONS = [".nii", ".nii.gz", ".jnii", ".bnii"];
+
+/** The largest `@list` file read (64 MiB); devices and FIFOs are refused. */
+const MAX_LIST_BYTES = 64 * 2 ** 20;
 
 /** Whether a file name looks like a scan. */
 export function isScan(name: string): boolean {
@@ -29,6 +33,9 @@ export async function listInputs(spec: string): Promise<string[]> {
     const list = spec.slice(1);
     let text: string;
     try {
+      const st = await Deno.stat(list);
+      if (!st.isFile) throw new Error("not a regular file");
+      if (st.size > MAX_LIST_BYTES) throw new Error(`${st.size} bytes, more than an input list holds`);
       text = await Deno.readTextFile(list);
     } catch (e) {
       throw new SiamizeError(`${list}: cannot read the input list (${errorText(e)})`, EXIT_NOINPUT);
@@ -99,6 +106,28 @@ export function batchOutput(input: string, outDir: string, format?: "nii" | "jni
 }
 
 /**
+ * Throws (exit 65, before any work) when two inputs of a batch would write
+ * the same output, e.g. `a.nii` beside `a.nii.gz` (both `a_seg.nii.gz`);
+ * output names are compared case-insensitively, as some file systems do.
+ */
+export function checkBatchCollisions(jobs: BatchJob[]): void {
+  const seen = new Map<string, BatchJob>();
+  for (const j of jobs) {
+    for (const o of j.outputs ?? [j.output]) {
+      const key = resolve(o).toLowerCase();
+      const prior = seen.get(key);
+      if (prior && prior !== j) {
+        throw new SiamizeError(
+          `${prior.input} and ${j.input} would both write ${o}: remove or rename one of them`,
+          EXIT_DATAERR,
+        );
+      }
+      seen.set(key, j);
+    }
+  }
+}
+
+/**
  * Whether an output exists and reads back (a finished earlier run): a volume,
  * or for a `.json` sidecar, a JSON object.
  */
@@ -110,7 +139,7 @@ export async function isValidOutput(path: string): Promise<boolean> {
   }
   try {
     if (path.toLowerCase().endsWith(".json")) {
-      const v = JSON.parse(await Deno.readTextFile(path));
+      const v = parseJsonBounded(await Deno.readTextFile(path));
       return typeof v === "object" && v !== null && !Array.isArray(v);
     }
     await readVolume(path, { allow4D: true });

@@ -22,6 +22,7 @@
 import { type Affine, multiply } from "../geometry/affine.ts";
 import { type Box, boxShape, cropTo, pasteInto } from "../geometry/crop.ts";
 import { InputError } from "../core/errors.ts";
+import { bytesText, ceilingText, maxInputBytes } from "../core/limits.ts";
 import { type ClassMerge, type ModelCard } from "../cards/card.ts";
 import { channelNormalization } from "../cards/parse.ts";
 import { makeVolume } from "../io/volume.ts";
@@ -119,6 +120,44 @@ function resizedAffine(canonical: Affine, box: Box, cropped: Shape3, resampled: 
   return multiply(canonical, m);
 }
 
+/** The machine's physical memory in bytes, or Infinity when it cannot be read. */
+function physicalMemory(): number {
+  try {
+    return Deno.systemMemoryInfo().total || Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * Refuses a working grid (after the resampling plan) before anything is
+ * allocated when its size is not a finite voxel count (1e30 mm voxels),
+ * when its float32 image alone would take more than
+ * {@linkcode maxInputBytes}, or when the image and the class maps summed
+ * over it (`classes` float32 planes) would take more than the machine's
+ * memory: a tiny header declaring 25 mm voxels must not make a 1333³ grid.
+ */
+export function checkWorkingGrid(
+  label: string,
+  grid: Shape3,
+  spacing: Shape3,
+  target: Shape3,
+  channels = 1,
+  classes = 0,
+): void {
+  const mm = (s: Shape3) => s.map((v) => Number(v.toPrecision(4))).join("x");
+  const what = `resampling ${mm(spacing)} mm voxels to ${mm(target)} mm`;
+  if (!grid.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new InputError(label, `${what} gives no usable grid (${grid.join("x")} voxels); check the voxel sizes`);
+  }
+  const voxels = grid[0] * grid[1] * grid[2];
+  const image = voxels * 4 * channels, need = voxels * 4 * (channels + classes);
+  const text = `${what} gives a ${grid.join("x")} grid needing ${bytesText(need)}`;
+  if (image > maxInputBytes()) throw new InputError(label, `${text}; ${ceilingText()}`);
+  const mem = physicalMemory();
+  if (need > mem) throw new InputError(label, `${text}, more than this machine's ${bytesText(mem)} of memory`);
+}
+
 /**
  * Orientation, crop, per-channel normalisation and resampling as the card
  * says. `volume` is 3-D, or 4-D with one volume per channel in the card's
@@ -156,6 +195,7 @@ export function prepare(volume: Volume, card: ModelCard, target: Shape3, label =
     resampledShape = newShape(croppedShape, spacing, target);
     resampledAffine = resizedAffine(can.affine, box, croppedShape, resampledShape);
   }
+  checkWorkingGrid(label, resampledShape, spacing, target, channels, card.classes.length);
   const work: Grid = { dims: ijk(resampledShape), affine: resampledAffine };
   const n = shape[0] * shape[1] * shape[2];
   const rn = resampledShape[0] * resampledShape[1] * resampledShape[2];

@@ -1,13 +1,16 @@
 /**
  * Checks made before any work: output folders that exist (or can be made)
  * and accept files, so that a run never fails after minutes of inference
- * because of where it was told to write.
+ * because of where it was told to write. Stale temp files of killed runs
+ * are removed from them, and folders created here are removed again by
+ * {@linkcode removeCreatedFolders} when the run fails.
  *
  * @module
  */
 import { dirname, resolve } from "../core/_std.ts";
 import { SiamizeError } from "../core/errors.ts";
 import { errorText, tempPathFor, trackTemp, untrackTemp } from "../core/fsutil.ts";
+import { removeStaleTemps } from "../core/staged.ts";
 
 /** Exit code for an output that cannot be written (`EX_CANTCREAT`). */
 export const EXIT_CANTCREAT = 73;
@@ -30,11 +33,13 @@ export async function ensureWritableFolder(dir: string, what: string): Promise<v
   }
   if (st && !st.isDirectory) throw new SiamizeError(`${what}: ${dir} is not a folder`, EXIT_CANTCREAT);
   if (!st) {
+    const missing = await missingFolders(resolve(dir));
     try {
       await Deno.mkdir(dir, { recursive: true });
     } catch (e) {
       throw new SiamizeError(`${what}: cannot create the folder ${dir} (${errorText(e)})`, EXIT_CANTCREAT);
     }
+    createdFolders.push(...missing);
   }
   const probe = tempPathFor(resolve(dir, "write-check"));
   trackTemp(probe); // removed even if a signal comes now
@@ -49,6 +54,36 @@ export async function ensureWritableFolder(dir: string, what: string): Promise<v
     await Deno.remove(probe);
   } catch { /* gone already */ }
   untrackTemp(probe);
+  await removeStaleTemps(dir);
+}
+
+/** Folders this process created for its outputs, deepest first at the end. */
+const createdFolders: string[] = [];
+
+/** `dir` and its ancestors that do not exist, outermost first. */
+async function missingFolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    try {
+      await Deno.lstat(d);
+      break;
+    } catch {
+      out.unshift(d);
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the output folders this run created, deepest first, when they
+ * are still empty (for a run that failed: it leaves no folder behind).
+ */
+export async function removeCreatedFolders(): Promise<void> {
+  for (const d of createdFolders.splice(0).reverse()) {
+    try {
+      await Deno.remove(d);
+    } catch { /* not empty, or gone */ }
+  }
 }
 
 /** {@linkcode ensureWritableFolder} for the folder of each file path given (undefined entries skipped). */

@@ -16,6 +16,9 @@
  */
 import { scriptArgs } from "../_cli.ts";
 import { gib, median, peakRss } from "./_common.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 /** The case names this module runs. */
 export const NETWORK_CASES = ["segresnet-tile", "segresnet-ct", "hnoseg-brats"] as const;

@@ -16,6 +16,9 @@ import { scriptArgs } from "../_cli.ts";
 import { parsePatch } from "../../lib/core/types.ts";
 import { peakRss } from "./_common.ts";
 import { PASSES, rewriteForProvider } from "../../lib/engine/passes/rewrites.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 /** One line of ORT's profile (chrome trace format). */
 interface ProfileEvent {

@@ -171,7 +171,21 @@ Deno.test("BIDS App command line: options anywhere, label lists and files, exit 
   await Deno.writeTextFile(list, "# who\n01\n\nsub-02\n");
   assertEquals(await expandLabels(["03", list], "--participant-label"), ["03", "01", "sub-02"]);
   await Deno.writeTextFile(list, "01\nnot a label\n");
-  await assertRejects(() => expandLabels([list], "--participant-label"), /"not a label" is not a label/);
+  await assertRejects(() => expandLabels([list], "--participant-label"), /line 2: "not a label" is not a label/);
+  // A secret given by mistake (a token file) is never echoed: only its line and length.
+  const token = "ghp_" + "A1b2C3d4".repeat(5);
+  await Deno.writeTextFile(list, `${token}\n`);
+  const leak = await assertRejects(
+    () => expandLabels([list], "--participant-label"),
+    /line 1: \(a 44-character value\)/,
+  );
+  assert(!leak.message.includes("A1b2"), leak.message);
+  await Deno.writeTextFile(list, "01\n\u0007bell\n");
+  await assertRejects(() => expandLabels([list], "--participant-label"), /line 2: \(a 5-character value\)/);
+  await assertRejects(
+    () => expandLabels(["/dev/zero"], "--participant-label"),
+    /dev\/zero: not a label, .*not a regular file/,
+  );
   await assertRejects(
     () => expandLabels([join(dir.path, "none.txt")], "--participant-label"),
     /none\.txt: not a label/,

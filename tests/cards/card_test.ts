@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { join } from "../../lib/core/_std.ts";
-import { ROOT, tempDir } from "../_fixtures.ts";
+import { ROOT, runCli, tempDir } from "../_fixtures.ts";
+import { SiamizeError } from "../../lib/core/errors.ts";
+import { weightsUrl } from "../../lib/cards/weights.ts";
 import { channelNormalization, inferenceOf, validateCard } from "../../lib/cards/parse.ts";
 import { spacingOf } from "../../lib/cards/rules.ts";
 import { resolveCard, SHIPPED_CARDS, shippedCard, SIAM_V03 } from "../../lib/cards/shipped.ts";
@@ -120,4 +122,43 @@ Deno.test("cards: the listing names every shipped card", () => {
   assertEquals(t.length, 4);
   assert(t[1].startsWith("siam-v0.3") && t[2].startsWith("monai-wholebody-ct") && t[3].startsWith("hnoseg-xs-brats"));
   assert(t[2].includes("105") && t[2].includes("lowres") && t[3].includes("whole volume"));
+});
+
+Deno.test("cards: weight names are plain names and URLs https: only (http: to loopback), else 64 at parse", async () => {
+  const card = (files: unknown[], url: string) => ({
+    ...structuredClone(SIAM_V03),
+    weights: { files, urls: { default: url }, sha256: {} },
+  });
+  for (const bad of ["../x/evil.onnx", "a/b.onnx", "..", ".", "c:\\x.onnx", "", "a\nb.onnx", 7]) {
+    const e = assertThrows(() => validateCard(card([bad], "https://example.org/w/"), "bad.json"), /plain file name/);
+    assertEquals((e as SiamizeError).exitCode, 64, String(bad));
+  }
+  for (
+    const bad of ["file:///etc/", "ftp://example.org/", "http://example.org/w/", "not a url", "javascript:alert(1)"]
+  ) {
+    const e = assertThrows(() => validateCard(card(["a.onnx"], bad), "bad.json"), /weights\.urls\.default/);
+    assertEquals((e as SiamizeError).exitCode, 64, bad);
+  }
+  for (const ok of ["https://example.org/w/", "http://127.0.0.1:8080/w/", "http://localhost/", "http://[::1]:9/"]) {
+    validateCard(card(["fold_0.onnx"], ok), "ok.json");
+  }
+  // Through the CLI: refused before the output folder is made or the cache is touched.
+  await using dir = await tempDir();
+  const cardPath = join(dir.path, "evil.json");
+  await Deno.writeTextFile(cardPath, JSON.stringify(card(["../x/evil.onnx"], "https://example.org/")));
+  const r = await runCli(["--card", cardPath, "-i", join(dir.path, "in.nii"), "-o", join(dir.path, "out", "o.nii")]);
+  assertEquals(r.code, 64);
+  assert(/evil\.json: invalid model card: weights file "\.\.\/x\/evil\.onnx" must be a plain file name/.test(r.err[0]));
+  assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name), ["evil.json"]);
+  await Deno.writeTextFile(cardPath, JSON.stringify(card(["a.onnx"], "file:///etc/")));
+  const f = await runCli(["--card", cardPath, "-i", join(dir.path, "in.nii"), "-o", join(dir.path, "out", "o.nii")]);
+  assertEquals(f.code, 64);
+  assert(/weights\.urls\.default "file:\/\/\/etc\/": weights are downloaded over https: only/.test(f.err[0]), f.err[0]);
+  assertEquals(
+    (assertThrows(
+      () => weightsUrl(SIAM_V03, "fold_0.onnx", "cpu", () => "file:///tmp/"),
+      /SIAMIZE_WEIGHTS_BASE_URL/,
+    ) as SiamizeError).exitCode,
+    64,
+  );
 });

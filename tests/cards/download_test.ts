@@ -267,8 +267,8 @@ Deno.test("URLs: the card's prefix, the CoreML variant, the override", () => {
   );
   assert(weightsUrl(SIAM_V03, "x.onnx", "coreml", none).includes("doc=coreml&file=x.onnx"));
   assertEquals(
-    weightsUrl(SIAM_V03, "x.onnx", "cpu", (k) => (k === "SIAMIZE_WEIGHTS_BASE_URL" ? "http://h/p/" : undefined)),
-    "http://h/p/x.onnx",
+    weightsUrl(SIAM_V03, "x.onnx", "cpu", (k) => (k === "SIAMIZE_WEIGHTS_BASE_URL" ? "https://h/p/" : undefined)),
+    "https://h/p/x.onnx",
   );
   assertEquals(cacheDir((k) => ({ SIAMIZE_CACHE_DIR: "/c" } as Record<string, string>)[k]), "/c");
   assertEquals(

@@ -12,6 +12,9 @@ import { zscoreNonzeroInPlace } from "../../lib/numerics/normalize.ts";
 import { makeModel } from "../../scripts/builders/make_model.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { runCli, tempDir } from "../_fixtures.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 Deno.test("hnoseg-xs-brats card + make-model hnoseg-xs: whole volume at an odd size, labels = argmax of the network", async () => {
   await using dir = await tempDir();

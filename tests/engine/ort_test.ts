@@ -5,7 +5,8 @@ import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { autoOrder, CUDA_INSTALL_COMMAND, ortBackend, providerObstacle } from "../../lib/engine/ort.ts";
 import { webgpuAdapter } from "../../lib/engine/gpu_adapter.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { GOLDEN, tempDir } from "../_fixtures.ts";
+import { GOLDEN, ROOT, tempDir, writeHead } from "../_fixtures.ts";
+import { taskCommand } from "../_tasks.ts";
 import { tinyModel } from "../_models.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
@@ -126,4 +127,22 @@ Deno.test("automatic patch from available memory: default, low-memory, smaller",
   const ct = shippedCard("monai-wholebody-ct")!;
   assertEquals(estimatePeakBytes(ct, ct.patch), undefined);
   assertEquals(choosePatch(ct, 1 * GiB), { patch: ct.patch, reduced: false });
+});
+
+Deno.test("ONNX Runtime leaves no mat-debug-<pid>.log or .ses file in the temp folder (telemetry off, scoped task)", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "siamize-ort-tmp-" });
+  try {
+    const out = join(tmp, "out");
+    await Deno.mkdir(out);
+    const input = join(out, "t1.nii");
+    await writeHead(input);
+    const card = join(ROOT, "models", "testing", "analytic.json");
+    const args = ["-i", input, "-o", join(out, "l.nii.gz"), "-M", join(GOLDEN, "analytic.onnx"), "--card", card, "-q"];
+    const r = await taskCommand("siamize", args, { env: { TMPDIR: tmp } }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    const litter = [...Deno.readDirSync(tmp)].map((e) => e.name).filter((n) => n !== "out");
+    assertEquals(litter, [], "nothing but our output folder in TMPDIR");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

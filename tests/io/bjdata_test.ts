@@ -1,6 +1,6 @@
 import { BJArray, BJDataError, decodeBJData } from "../../lib/io/bjdata.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { arr, asBigEndian, bj, F, num, obj, str, T, typed, typedNd, Z } from "../_bjbytes.ts";
+import { arr, asBigEndian, bj, F, int, num, obj, str, T, typed, typedNd, Z } from "../_bjbytes.ts";
 
 Deno.test("BJData scalars of every marker, strings, objects and constants, in both byte orders", () => {
   const values: [string, number][] = [
@@ -73,4 +73,17 @@ Deno.test("malformed BJData: a BJDataError with the byte offset where decoding s
   const q = assertThrows(() => decodeBJData(bj(obj(["a", [0x71]]))), /not a number marker "q" at byte 4/);
   assert(q instanceof BJDataError && q.at === 4);
   assertThrows(() => decodeBJData(bj(num("U", 1), num("U", 2))), /2 bytes after the value at byte 2/);
+});
+
+Deno.test("bjdata: a 2^40 count with no bytes behind it and containers nested 100k deep fail at once", () => {
+  // [ $Z # L 2^40 ]: a null array of a trillion elements in 11 bytes.
+  const huge = bj([0x5b, 0x24, 0x5a, 0x23, 0x4c, 0, 0, 0, 0, 0, 1, 0, 0]);
+  assertThrows(() => decodeBJData(huge), /count 1099511627776 exceeds the 0 bytes left/);
+  const untyped = bj([0x5b, 0x23, 0x4c, 0, 0, 0, 0, 0, 1, 0, 0, ...int(1)]);
+  assertThrows(() => decodeBJData(untyped), /count 1099511627776 exceeds the 2 bytes left/);
+  const deep = new Uint8Array(200_000);
+  deep.fill(0x5b, 0, 100_000);
+  deep.fill(0x5d, 100_000);
+  assertThrows(() => decodeBJData(deep), /nested deeper than 256 levels/);
+  assertEquals(decodeBJData(bj(arr(arr(int(1))))), [[1]]);
 });

@@ -322,3 +322,40 @@ else:  # Debian's jdata 0.3.6 savet() writes base64 bytes as null: dump its enco
     }
   },
 });
+
+Deno.test("JNIfTI: a zlib payload inflating past _ArraySize_, a size above the ceiling, deep JSON: one-line errors", async () => {
+  // 2x3x4 uint8 declared, 16 MiB of zeros zipped (about 16 kB).
+  const bomb = await zlib(new Uint8Array(16 * 2 ** 20));
+  const e = await assertRejects(
+    () =>
+      parseJnifti(
+        "bomb.jnii",
+        doc({ _ArrayType_: "uint8", _ArraySize_: [2, 3, 4], _ArrayZipType_: "zlib", _ArrayZipData_: base64(bomb) }),
+      ),
+    /bomb\.jnii: zlib payload inflates past the 24 bytes its array size declares/,
+  );
+  assertEquals((e as InputError).exitCode, 65);
+  // Only _ArrayZipSize_ given: it bounds the output as well.
+  await assertRejects(
+    () =>
+      parseJnifti(
+        "zs.jnii",
+        doc({ _ArrayType_: "uint8", _ArrayZipSize_: [1, 24], _ArrayZipType_: "zlib", _ArrayZipData_: base64(bomb) }),
+      ),
+    /zs\.jnii: zlib payload inflates past the 24 bytes/,
+  );
+  // A declared 2^40 doubles: refused before inflating anything.
+  await assertRejects(
+    () =>
+      parseJnifti(
+        "huge.jnii",
+        doc({ _ArrayType_: "double", _ArraySize_: [1024, 1024, 1048576], _ArrayZipData_: base64(bomb) }),
+      ),
+    /huge\.jnii: array size declares 8\.0 TiB of data; the limit is 8\.0 GiB/,
+  );
+  const deep = new TextEncoder().encode(`{"NIFTIData": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
+  await assertRejects(
+    () => parseJnifti("deep.jnii", deep),
+    /deep\.jnii: not a JNIfTI file \(JSON nested deeper than 256/,
+  );
+});

@@ -14,6 +14,7 @@ import {
   haveNibabel,
   nibabelLoad,
   tempDir,
+  withEnv,
 } from "../_fixtures.ts";
 
 const OBLIQUE_SROW = [
@@ -409,6 +410,37 @@ Deno.test("a header claiming more voxels than the file holds or memory allows ge
   );
   await assertRejects(
     () => readNifti(gz),
-    /huge\.nii\.gz: header claims 50291\.4 GiB of image, more than \d+ bytes of gzip data can hold/,
+    /huge\.nii\.gz: header claims 49\.1 TiB of image, more than \d+ bytes of gzip data can hold/,
   );
+});
+
+Deno.test("gzip bombs: a small header followed by far more data stops at the declared size; the ceiling is checked first", async () => {
+  await using dir = await tempDir();
+  // 4x4x4 uint8 (64 bytes of image) followed by 32 MiB of zeros in one gzip member.
+  const head = craftNifti({ datatype: 2, dims: [4, 4, 4], values: ramp(64, (i) => i) });
+  const bomb = new Uint8Array(head.length + 32 * 2 ** 20);
+  bomb.set(head);
+  const p = join(dir.path, "bomb.nii.gz");
+  await Deno.writeFile(p, await gzipBytes(bomb));
+  const e = await assertRejects(
+    () => readNifti(p),
+    /bomb\.nii\.gz: gzip data goes on past the \d+ bytes its header declares/,
+  );
+  assertEquals((e as InputError).exitCode, 65);
+  // A header declaring more than the ceiling is refused before allocating (here: 1 MiB ceiling, 2 MiB image).
+  const big = craftNifti({ datatype: 2, dims: [128, 128, 128], values: ramp(64, (i) => i) });
+  const full = new Uint8Array(big.length + 128 ** 3 - 64);
+  full.set(big);
+  const q = join(dir.path, "big.nii.gz");
+  await Deno.writeFile(q, await gzipBytes(full));
+  await withEnv({ SIAMIZE_MAX_INPUT_BYTES: "1M" }, async () => {
+    await assertRejects(
+      () => readNifti(q),
+      /big\.nii\.gz: header declares 2\.0 MiB of image data; the limit is 1\.0 MiB/,
+    );
+    const r = join(dir.path, "big.nii");
+    await Deno.writeFile(r, full);
+    await assertRejects(() => readNifti(r), /big\.nii: header declares 128x128x128 uint8 \(2\.0 MiB\); the limit is/);
+  });
+  assertEquals((await readNifti(q)).dims, [128, 128, 128], "under the default ceiling it reads");
 });

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { join } from "../../lib/core/_std.ts";
 import { GOLDEN, ROOT, runCli, tempDir } from "../_fixtures.ts";
-import { finish, predict, prepare } from "../../lib/run/pipeline.ts";
+import { checkWorkingGrid, finish, predict, prepare } from "../../lib/run/pipeline.ts";
 import { multiplePadding } from "../../lib/inference/window.ts";
 import { reverseAxes } from "../../lib/inference/sliding_window.ts";
 import { readChannels } from "../../lib/run/channels.ts";
@@ -335,4 +335,41 @@ Deno.test("cli: a model whose input channels differ from the card's is refused",
   const r = await runCli(ctArgs(ct, join(dir.path, "s.nii.gz"), model));
   assertEquals(r.code, 65);
   assert(r.err[0].endsWith("model takes 4 input channel(s), the MONAI whole-body CT card has 1"), r.err[0]);
+});
+
+Deno.test("working grid: 25 mm and 1e30 mm voxels are refused before resampling, naming the file, grid and memory", async () => {
+  await using dir = await tempDir();
+  const fast = ["-M", join(GOLDEN, "analytic.onnx"), "--card", join(ROOT, "models", "testing", "analytic.json")];
+  const vol = (mm: number) => {
+    const data = new Float32Array(40 ** 3).map((_, i) => 1 + (i % 7));
+    return makeVolume(data, [40, 40, 40], [[mm, 0, 0, 0], [0, mm, 0, 0], [0, 0, mm, 0], [0, 0, 0, 1]]);
+  };
+  const coarse = join(dir.path, "coarse.nii"), huge = join(dir.path, "huge.nii");
+  await writeNifti(coarse, vol(25));
+  await writeNifti(huge, vol(1e30));
+  const a = await runCli(["-i", coarse, "-o", join(dir.path, "a.nii.gz"), ...fast, "-q"]);
+  assertEquals(a.code, 65);
+  assertEquals(a.err.length, 1);
+  assert(
+    /coarse\.nii: resampling 25x25x25 mm voxels to 0\.75x0\.75x0\.75 mm gives a 1333x1333x1333 grid needing 167\.7 GiB; the limit is 8\.0 GiB/
+      .test(a.err[0]),
+    a.err[0],
+  );
+  const b = await runCli(["-i", huge, "-o", join(dir.path, "b.nii.gz"), ...fast, "-q"]);
+  assertEquals(b.code, 65);
+  assert(/huge\.nii: resampling 1e\+30x1e\+30x1e\+30 mm voxels .* gives no usable grid/.test(b.err[0]), b.err[0]);
+  assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["coarse.nii", "huge.nii"]);
+});
+
+Deno.test("working grid: the image and the class maps together may not pass the machine's memory", () => {
+  // 1000³ voxels: 3.7 GiB of image (under the ceiling), with a million class planes more than any machine has.
+  const spacing: Shape3 = [1, 1, 1];
+  checkWorkingGrid("ok.nii", [100, 100, 100], spacing, spacing, 1, 18);
+  let msg = "";
+  try {
+    checkWorkingGrid("big.nii", [1000, 1000, 1000], spacing, spacing, 1, 1_000_000);
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  assert(/^big\.nii: resampling 1x1x1 mm .* grid needing .*, more than this machine's .* of memory$/.test(msg), msg);
 });

@@ -12,6 +12,9 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_fixtures.ts";
 import { join } from "../../lib/core/_std.ts";
 import { makeModel } from "../../scripts/builders/make_model.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 const SELU_A = 1.6732632423543772, SELU_S = 1.0507009873554805;
 const selu = (v: number) => SELU_S * (v > 0 ? v : SELU_A * (Math.exp(v) - 1));

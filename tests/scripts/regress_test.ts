@@ -6,6 +6,9 @@ import { compareLabels } from "../../scripts/regress.ts";
 import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";
 import { instanceNormModel } from "../_models.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 Deno.test("regress: voxel agreement and per-class Dice", () => {
   const a = [0, 0, 1, 1, 2, 2, 2, 0];

@@ -12,6 +12,9 @@ import { join } from "../../lib/core/_std.ts";
 import { weightsFromOnnx } from "../../scripts/builders/network_presets.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";
+import { quietRuntime } from "../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 /** MONAI's SegResNet (init_filters 8, seeded) exported by torch.onnx: see tests/golden/monai/README.md. */
 const TORCH_EXPORT = join(GOLDEN, "monai", "segresnet_tiny_seed0.onnx");

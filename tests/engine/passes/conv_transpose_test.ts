@@ -4,6 +4,9 @@ import { FP16_TO_FP32, PASSES, rewriteForProvider } from "../../../lib/engine/pa
 import { decodeModel, encodeModel } from "../../../lib/engine/onnx_proto.ts";
 import { buildResEncUNet, PRESETS } from "../../../scripts/builders/model_builder.ts";
 import { assert, assertEquals } from "../../_assert.ts";
+import { quietRuntime } from "../../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 /** A tiny U-Net with an isotropic (2x2x2) and an anisotropic (2x2x1) upsampling. */
 function model(fp16: boolean): Uint8Array {

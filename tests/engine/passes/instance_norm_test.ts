@@ -4,6 +4,9 @@ import { DataType, decodeModel, encodeModel } from "../../../lib/engine/onnx_pro
 import { PASSES, rewriteForProvider } from "../../../lib/engine/passes/rewrites.ts";
 import { assert, assertEquals } from "../../_assert.ts";
 import { instanceNormModel, instanceNormParams, tinyModel } from "../../_models.ts";
+import { quietRuntime } from "../../../lib/engine/ort.ts";
+
+quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
 /** A deterministic head-tile-like channel: smooth structure, noise, non-zero mean (~0.6). */
 function tile(shape: [number, number, number], channels: number): Float32Array {

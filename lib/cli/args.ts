@@ -234,9 +234,10 @@ ${wrap(spacingDefaults(), " ".repeat(25))}
   -V, --version          print the version
 
 Exit codes: 0 done, 64 usage error, 65 bad input data, 66 missing input or
-model, 73 cannot write, 16/17/18 BIDS (not a dataset, unknown analysis level,
-filters selected nothing), 130/143 interrupted (Ctrl-C / SIGTERM), 1 anything
-else (in a batch: any input failed).`;
+model, 73 cannot write, 16-20 BIDS (not a dataset, unknown analysis level,
+filters selected nothing, output in a raw dataset's \`sub-*\`, output holds a
+raw dataset), 130/143 interrupted (Ctrl-C / SIGTERM), 1 anything else (in a
+batch: any input failed).`;
 
 function bad(msg: string): never {
   throw new UsageError(`${msg} (see --help)`);

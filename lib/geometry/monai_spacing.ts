@@ -16,7 +16,6 @@
  */
 import { type Affine, invert, multiply } from "./affine.ts";
 import { roundHalfEven } from "./resample.ts";
-import { type Shape3 } from "../core/types.ts";
 
 /** A voxel grid: (i, j, k) sizes and its voxel-to-world affine. */
 export interface Grid {

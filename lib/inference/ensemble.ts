@@ -11,6 +11,7 @@
  * @module
  */
 import type { Shape3 } from "../core/types.ts";
+import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
 
 /** Accumulates weighted tile logits over a padded (C, z, y, x) grid. */
 export class LogitAccumulator {
@@ -53,28 +54,15 @@ export class LogitAccumulator {
     if (logits.length !== this.classes * pn) {
       throw new RangeError(`network returned ${logits.length} values, expected ${this.classes}x${pz}x${py}x${px}`);
     }
-    const [, ny, nx] = this.shape;
-    const n = this.shape[0] * ny * nx;
-    const g = this.gaussian;
-    const sum = this.sum;
-    const fround = Math.fround;
-    for (let c = 0; c < this.classes; c++) {
-      let t = c * pn;
-      let gi = 0;
-      for (let z = 0; z < pz; z++) {
-        for (let y = 0; y < py; y++) {
-          let d = c * n + ((start[0] + z) * ny + start[1] + y) * nx + start[2];
-          for (let x = 0; x < px; x++) sum[d++] += fround(logits[t++] * g[gi++]);
-        }
-      }
-    }
+    addRows(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 
   /**
    * Adds one tile whose logits come from an (x, y, z) tensor, (C, px, py, pz)
    * with z fastest, without transposing them first (a copy of a 105-channel
-   * 96³ tile would be 371 MB).
+   * 96³ tile would be 371 MB): the transposition is done in cache-line blocks
+   * on the fly.
    */
   addTileXyz(logits: Float32Array, start: number[], patch: Shape3): void {
     if (this.#finished) throw new Error("accumulator already finished");
@@ -83,23 +71,7 @@ export class LogitAccumulator {
     if (logits.length !== this.classes * pn) {
       throw new RangeError(`network returned ${logits.length} values, expected ${this.classes}x${px}x${py}x${pz}`);
     }
-    const [, ny, nx] = this.shape;
-    const n = this.shape[0] * ny * nx;
-    const g = this.gaussian;
-    const sum = this.sum;
-    const fround = Math.fround;
-    const sx = py * pz;
-    for (let c = 0; c < this.classes; c++) {
-      const base = c * pn;
-      let gi = 0;
-      for (let z = 0; z < pz; z++) {
-        for (let y = 0; y < py; y++) {
-          let d = c * n + ((start[0] + z) * ny + start[1] + y) * nx + start[2];
-          let t = base + y * pz + z;
-          for (let x = 0; x < px; x++, t += sx) sum[d++] += fround(logits[t] * g[gi++]);
-        }
-      }
-    }
+    addXyzBlocks(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 

@@ -12,6 +12,7 @@ import type { Shape3 } from "../core/types.ts";
 import { LogitAccumulator } from "./ensemble.ts";
 import { extractTile, padVolume, type TilePredictor, type TileProgress } from "./tiling.ts";
 import type { WindowPlan } from "./window.ts";
+import { mirrored } from "./mirror.ts";
 
 /** One network of the ensemble: its class count and its tile function. */
 export interface Fold {
@@ -49,6 +50,12 @@ export interface WindowRunOptions {
   overlap?: boolean;
   /** The network's spatial axis order. @default "zyx" */
   layout?: "zyx" | "xyz";
+  /**
+   * Test-time mirroring: each tile runs 8 times (flipped along every subset
+   * of the axes) and the outputs are averaged before the weighting
+   * (see `mirror.ts`). @default false
+   */
+  tta?: boolean;
 }
 
 /** The fold-averaged network output. */
@@ -133,6 +140,7 @@ export async function runWindows(
     if (fold.classes !== acc.classes) {
       throw new Error(`fold ${fold.name ?? index} has ${fold.classes} classes, the first had ${acc.classes}`);
     }
+    const predict = options.tta ? mirrored(fold.predict, channels) : fold.predict;
     const launch = (t: number) => {
       options.signal?.throwIfAborted();
       const buf = buffers[t % 2];
@@ -141,7 +149,7 @@ export async function runWindows(
       }
       if (xyz) reverseAxes(buf, channels, ts, tensors[t % 2]);
       const t0 = performance.now();
-      return fold.predict(tensors[t % 2], tensorShape).then((out) => ({
+      return predict(tensors[t % 2], tensorShape).then((out) => ({
         out,
         seconds: (performance.now() - t0) / 1000,
       }));

@@ -22,7 +22,8 @@ export interface TileGeometry {
 
 /**
  * Adds classes `[c0, c1)` of (C, pz, py, px) logits times the (pz, py, px)
- * weights into `sum` at the tile's place, one row of x at a time.
+ * weights into `sum` at the tile's place, one row of x at a time. The
+ * logits may hold only classes from `first` on (a worker's share).
  */
 export function addRows(
   sum: Float32Array,
@@ -31,12 +32,13 @@ export function addRows(
   geo: TileGeometry,
   c0: number,
   c1: number,
+  first = 0,
 ): void {
   const ny = geo.shape[1], nx = geo.shape[2];
   const n = geo.shape[0] * ny * nx;
   const pz = geo.patch[0], py = geo.patch[1], px = geo.patch[2];
   const s0 = geo.start[0], s1 = geo.start[1], s2 = geo.start[2];
-  rowsKernel(sum, logits, weights, n, ny, nx, pz, py, px, s0, s1, s2, c0, c1);
+  rowsKernel(sum, logits, weights, n, ny, nx, pz, py, px, s0, s1, s2, c0, c1, first);
 }
 
 // Plain numeric arguments keep the loop monomorphic.
@@ -55,11 +57,12 @@ function rowsKernel(
   s2: number,
   c0: number,
   c1: number,
+  first: number,
 ): void {
   const pn = pz * py * px;
   const fround = Math.fround;
   for (let c = c0; c < c1; c++) {
-    let t = c * pn;
+    let t = (c - first) * pn;
     let gi = 0;
     for (let z = 0; z < pz; z++) {
       let d = c * n + ((s0 + z) * ny + s1) * nx + s2;
@@ -78,7 +81,8 @@ const BLOCK = 16;
  * Adds classes `[c0, c1)` of logits from an (x, y, z) tensor, (C, px, py, pz)
  * with z fastest, times the (pz, py, px) weights into the (C, z, y, x) `sum`.
  * For each class and y the (x, z) plane is a transposition; it is done in
- * 16x16 blocks so that both sides read and write whole cache lines.
+ * 16x16 blocks so that both sides read and write whole cache lines. The
+ * logits may hold only classes from `first` on.
  */
 export function addXyzBlocks(
   sum: Float32Array,
@@ -87,12 +91,13 @@ export function addXyzBlocks(
   geo: TileGeometry,
   c0: number,
   c1: number,
+  first = 0,
 ): void {
   const ny = geo.shape[1], nx = geo.shape[2];
   const n = geo.shape[0] * ny * nx;
   const pz = geo.patch[0], py = geo.patch[1], px = geo.patch[2];
   const s0 = geo.start[0], s1 = geo.start[1], s2 = geo.start[2];
-  xyzKernel(sum, logits, weights, n, ny, nx, pz, py, px, s0, s1, s2, c0, c1);
+  xyzKernel(sum, logits, weights, n, ny, nx, pz, py, px, s0, s1, s2, c0, c1, first);
 }
 
 function xyzKernel(
@@ -110,6 +115,7 @@ function xyzKernel(
   s2: number,
   c0: number,
   c1: number,
+  first: number,
 ): void {
   const pn = pz * py * px;
   const sx = py * pz; // tensor stride of x
@@ -118,7 +124,7 @@ function xyzKernel(
   const fround = Math.fround;
   for (let c = c0; c < c1; c++) {
     for (let y = 0; y < py; y++) {
-      const tBase = c * pn + y * pz;
+      const tBase = (c - first) * pn + y * pz;
       const dBase = c * n + (s0 * ny + s1 + y) * nx + s2;
       const gBase = y * px;
       for (let z0 = 0; z0 < pz; z0 += BLOCK) {

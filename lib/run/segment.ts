@@ -427,6 +427,8 @@ export class Segmenter {
       // On a GPU, hide accumulation behind the next tile; on the CPU the
       // network has every core and the extra tile of logits costs memory.
       overlap,
+      // The adds of each tile are shared by up to 4 threads (the network is idle meanwhile on the CPU).
+      accumulateThreads: Math.min(this.threads, 4),
       folds,
       onTile: (p) => o.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });

@@ -21,6 +21,9 @@
  * - `ct-golden`, `brats-standin`: the other cards (see `scripts/bench_cards.ts`)
  * - `instance-norm`: one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the
  *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
+ * - `accumulate`, `ct-accumulate`, `tta`, `step`, `folds5`, `convtranspose-cpu`: the tile loop
+ *   outside the network, nnU-Net's options, folds' sessions, the ConvTranspose rewrite on the
+ *   CPU (see `bench_tiles.ts`; `--patch` sets the last one's tile)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -31,11 +34,28 @@ import { join } from "../../lib/core/_std.ts";
 import { gib, median, ROOT, time } from "./_common.ts";
 import { scriptArgs } from "../_cli.ts";
 
-const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N]
-  --case     gzip, stages, tiny, siam, siam-fp16, siam-128 (default gzip,stages,tiny)
+const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--patch ZxYxX]
+  --case     comma-separated (default gzip,stages,tiny):
+             gzip, stages          our stages alone (no network)
+             tiny, siam, siam-fp16, siam-128
+                                   whole CLI runs of generated SIAM-shaped models
+             segresnet-tile, segresnet-ct, hnoseg-brats
+                                   the other networks' stand-ins (--ct-grid ZxYxX)
+             tiny-webgpu, tiny-fp16-webgpu, siam-webgpu, siam-fp16-webgpu
+                                   WebGPU against the CPU
+             ct-golden, brats-standin
+                                   the other cards
+             instance-norm         the InstanceNormalization rewrite's cost
+             accumulate, ct-accumulate
+                                   the tile loop outside the network (SIAM test card
+                                   at 64x64x48; MONAI CT card, tiny SegResNet)
+             tta, step             nnU-Net's --tta and --step on the phantom
+             folds5                5 folds: --release-sessions vs --keep-sessions
+             convtranspose-cpu     the 3-D ConvTranspose rewrite on the CPU (--patch)
   --runs     runs per case; the table gives medians (default 3)
   --input    scan (default /usr/share/mricron/templates/ch2.nii.gz)
-  --threads  CPU threads for the runs`;
+  --threads  CPU threads for the runs
+  --patch    tile of convtranspose-cpu (default 128x128x128)`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
 import { prepare } from "../../lib/run/pipeline.ts";
@@ -44,9 +64,28 @@ import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { resize } from "../../lib/geometry/resample.ts";
 import type { RunReport } from "../../lib/run/report.ts";
 import { makeModel } from "../builders/make_model.ts";
-import { benchNetworks } from "./bench_networks.ts";
-import { benchGpu } from "./bench_gpu.ts";
-import { cardCases } from "./bench_cards.ts";
+import { benchNetworks, NETWORK_CASES } from "./bench_networks.ts";
+import { benchGpu, GPU_CASES } from "./bench_gpu.ts";
+import { CARD_CASES, cardCases } from "./bench_cards.ts";
+import { benchTiles, TILE_CASES } from "./bench_tiles.ts";
+
+/** Every case name `--case` takes (the usage lists each). */
+export const BENCH_CASES: readonly string[] = [
+  "gzip",
+  "stages",
+  "tiny",
+  "siam",
+  "siam-fp16",
+  "siam-128",
+  ...NETWORK_CASES,
+  ...GPU_CASES.map((c) => c[0]),
+  ...CARD_CASES,
+  "instance-norm",
+  ...TILE_CASES,
+];
+
+/** The usage text of `deno task bench`. */
+export { BENCH_USAGE };
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -228,11 +267,17 @@ if (import.meta.main) {
       input: { type: "string", default: "/usr/share/mricron/templates/ch2.nii.gz" },
       threads: { type: "string" },
       "ct-grid": { type: "string" },
+      patch: { type: "string" },
     },
   });
   const runs = Number(values.runs);
   const input = values.input!;
   const cases = values.case!.split(",");
+  const unknown = cases.filter((c) => !BENCH_CASES.includes(c));
+  if (unknown.length) {
+    console.error(`bench: unknown case ${unknown.join(", ")} (see --help)`);
+    Deno.exit(64);
+  }
   const threads = values.threads ? ["-t", values.threads] : [];
   const lines: string[] = [
     `siamize bench on ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
@@ -276,5 +321,17 @@ if (import.meta.main) {
     headed = true;
     lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
   }
+  lines.push(
+    ...await benchTiles({
+      cases,
+      input,
+      runs,
+      threads: Number(values.threads ?? navigator.hardwareConcurrency),
+      patch: values.patch,
+      runCli,
+      model: (preset, fp16) => ensureModel(`${preset}${fp16 ? "_fp16" : ""}.onnx`, preset, fp16),
+      cache: CACHE,
+    }),
+  );
   console.log(lines.join("\n"));
 }

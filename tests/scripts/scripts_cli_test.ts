@@ -44,3 +44,12 @@ Deno.test("scriptArgs: values typed as parseArgs gives them, -h before --, missi
   }
   assertEquals([e, calls.at(-1)], ["exit 0", "out x [--runs N]"]);
 });
+
+Deno.test("deno task bench --help lists every case --case takes", async () => {
+  const { BENCH_CASES, BENCH_USAGE } = await import("../../scripts/bench/bench.ts");
+  const words = new Set(BENCH_USAGE.split(/[\s,]+/));
+  for (const c of BENCH_CASES) assert(words.has(c), `bench --help does not list ${c}`);
+  for (const c of ["accumulate", "ct-accumulate", "tta", "step", "folds5", "convtranspose-cpu"]) {
+    assert(BENCH_CASES.includes(c), c);
+  }
+});

@@ -154,6 +154,7 @@ async function makeSegmenter(
   io: Io,
   progress: ProgressReporter,
   signal?: AbortSignal,
+  batch = true,
 ): Promise<Segmenter> {
   const info = (l: string) => progress.line(l);
   const seg = new Segmenter({
@@ -169,6 +170,10 @@ async function makeSegmenter(
     tpm: opts.tpm || opts.tpmOut !== undefined,
     tpmT: opts.tpmT,
     lowmem: opts.lowmem,
+    step: opts.step,
+    tta: opts.tta,
+    // A batch keeps every fold's session for the next input; one input releases each after its tiles.
+    keepSessions: opts.keepSessions ?? batch,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
     log: info,
     // `-c auto` falling back to the CPU where no GPU provider is installed is news only to someone asking.
@@ -186,7 +191,16 @@ async function makeSegmenter(
     info(
       `${
         seg.card.inference?.mode === "whole" ? "whole volume" : `patch ${seg.patch.join("x")}`
-      }, threads ${seg.threads}`,
+      }, threads ${seg.threads}${seg.plan.step !== undefined ? `, step ${seg.plan.step}` : ""}${
+        seg.plan.tta ? ", tta (8 passes per tile)" : ""
+      }`,
+    );
+    info(
+      seg.keepSessions
+        ? `sessions: every fold's kept loaded${
+          batch ? " for the whole batch" : ""
+        } (--release-sessions to release each after its tiles)`
+        : `sessions: each fold's released after its tiles${batch ? "" : " (one input)"} (--keep-sessions to keep them)`,
     );
   }
   return seg;
@@ -433,7 +447,7 @@ async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<
       throw new SiamizeError(`-i ${opts.input}: no such file or folder`, 66);
     }
     await checkOutput(opts, opts.input!, opts.output!);
-    const seg = await makeSegmenter(opts, io, progress, signal);
+    const seg = await makeSegmenter(opts, io, progress, signal, false);
     try {
       const wall0 = performance.now();
       progress.start(opts.input!);

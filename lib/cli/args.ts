@@ -78,6 +78,12 @@ export interface CliOptions {
   lowmem: boolean;
   /** `--no-arena`: disable ORT's CPU memory arena. */
   noArena: boolean;
+  /** `--step`: tile step as a fraction of the patch, undefined: the card's. */
+  step?: number;
+  /** `--tta`: test-time mirroring (8 network passes per tile). */
+  tta: boolean;
+  /** `--keep-sessions` (true) / `--release-sessions` (false); undefined: keep in batches, release for one input. */
+  keepSessions?: boolean;
   /** `--no-sidecar`: no `<stem>.labels.tsv` beside NIfTI outputs. */
   noSidecar: boolean;
   /** `--vol`: append tissue volumes to this table. */
@@ -147,6 +153,10 @@ const SPEC = {
   "bnii-endian": { type: "string" },
   lowmem: { type: "boolean" },
   "no-arena": { type: "boolean" },
+  step: { type: "string" },
+  tta: { type: "boolean" },
+  "keep-sessions": { type: "boolean" },
+  "release-sessions": { type: "boolean" },
   overwrite: { type: "boolean" },
   card: { type: "string" },
   shard: { type: "string" },
@@ -218,6 +228,13 @@ ${wrap(spacingDefaults(), " ".repeat(25))}
                          the C++ siamize's CUDA tuning: accepted, no effect
                          (onnxruntime-node has no such options)
       --no-arena         no ONNX Runtime CPU memory arena (already the default)
+      --step S           tile step as a fraction of the patch, 0 < S <= 1
+                         (default the card's: 0.5 for nnU-Net cards)
+      --tta              mirror each tile over the three axes (8 network
+                         passes, averaged as nnU-Net's predictor; ~8x time)
+      --keep-sessions    keep every fold's network loaded (batch default)
+      --release-sessions release each fold's network after its tiles (default
+                         for one input: one network resident at a time)
       --no-sidecar       no <stem>.labels.tsv label table beside NIfTI outputs
       --vol FILE         append tissue volumes (mL) and TIV to FILE (.csv, .tsv, .json)
       --qc FILE.png      write a QC montage (9 slices, label overlay, legend)
@@ -377,6 +394,9 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
     bniiEndian: bniiEndian as "little" | "big",
     lowmem: b("lowmem"),
     noArena: b("no-arena"),
+    step: s("step") !== undefined ? positiveNumber("--step", s("step")!) : undefined,
+    tta: b("tta"),
+    keepSessions: b("keep-sessions") ? true : b("release-sessions") ? false : undefined,
     overwrite: b("overwrite"),
     card: s("card"),
     shard: s("shard"),
@@ -391,6 +411,7 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
   };
   if (opts.verbose && opts.quiet) bad("-v and -q cannot be combined");
   if (b("shuffle") && b("no-shuffle")) bad("--shuffle and --no-shuffle cannot be combined");
+  if (b("keep-sessions") && b("release-sessions")) bad("--keep-sessions and --release-sessions cannot be combined");
   if (opts.tpm && opts.tpmOut) {
     bad("--tpm puts the probability map at -o; for labels at -o and the map elsewhere give only --tpm-out FILE");
   }

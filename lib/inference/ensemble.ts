@@ -11,6 +11,8 @@
  * @module
  */
 import type { Shape3 } from "../core/types.ts";
+import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
+import { AccumulatorPool } from "./accumulate_pool.ts";
 
 /** Accumulates weighted tile logits over a padded (C, z, y, x) grid. */
 export class LogitAccumulator {
@@ -26,6 +28,7 @@ export class LogitAccumulator {
   readonly gaussian: Float32Array;
   #folds = 0;
   #finished = false;
+  #pool?: AccumulatorPool;
 
   /** Allocates the accumulator (C × voxels float32). */
   constructor(classes: number, shape: Shape3, gaussian: Float32Array) {
@@ -40,6 +43,49 @@ export class LogitAccumulator {
     this.gaussian = gaussian;
   }
 
+  /**
+   * Splits the adds of {@linkcode LogitAccumulator.addTileThreaded} over
+   * `threads` threads (this one and `threads - 1` workers); no effect with
+   * fewer than 2 threads or 2 classes. Call {@linkcode LogitAccumulator.close}
+   * when done.
+   */
+  startThreads(threads: number): void {
+    if (this.#pool || threads < 2 || this.classes < 2 || !(this.sum.buffer instanceof SharedArrayBuffer)) return;
+    this.#pool = new AccumulatorPool(this.sum, this.gaussian, this.classes, threads - 1);
+  }
+
+  /** Threads adding tiles (1 without {@linkcode LogitAccumulator.startThreads}). */
+  get threads(): number {
+    return this.#pool?.threads ?? 1;
+  }
+
+  /** Stops the worker threads, if any. */
+  close(): void {
+    this.#pool?.close();
+    this.#pool = undefined;
+  }
+
+  /**
+   * {@linkcode LogitAccumulator.addTile} (or, with `xyz`,
+   * {@linkcode LogitAccumulator.addTileXyz}) on the threads of
+   * {@linkcode LogitAccumulator.startThreads}: the same sums.
+   */
+  async addTileThreaded(logits: Float32Array, start: number[], patch: Shape3, xyz = false): Promise<void> {
+    if (!this.#pool) return xyz ? this.addTileXyz(logits, start, patch) : this.addTile(logits, start, patch);
+    this.#check(logits, patch, xyz);
+    await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz);
+    if (this.#folds === 0) this.#addWeights(start, patch);
+  }
+
+  #check(logits: Float32Array, patch: Shape3, xyz: boolean): void {
+    if (this.#finished) throw new Error("accumulator already finished");
+    const [pz, py, px] = patch;
+    if (logits.length !== this.classes * pz * py * px) {
+      const dims = xyz ? `${px}x${py}x${pz}` : `${pz}x${py}x${px}`;
+      throw new RangeError(`network returned ${logits.length} values, expected ${this.classes}x${dims}`);
+    }
+  }
+
   /** Folds completed so far. */
   get folds(): number {
     return this.#folds;
@@ -47,59 +93,20 @@ export class LogitAccumulator {
 
   /** Adds one tile's logits (C, pz, py, px) at `start`. */
   addTile(logits: Float32Array, start: number[], patch: Shape3): void {
-    if (this.#finished) throw new Error("accumulator already finished");
-    const [pz, py, px] = patch;
-    const pn = pz * py * px;
-    if (logits.length !== this.classes * pn) {
-      throw new RangeError(`network returned ${logits.length} values, expected ${this.classes}x${pz}x${py}x${px}`);
-    }
-    const [, ny, nx] = this.shape;
-    const n = this.shape[0] * ny * nx;
-    const g = this.gaussian;
-    const sum = this.sum;
-    const fround = Math.fround;
-    for (let c = 0; c < this.classes; c++) {
-      let t = c * pn;
-      let gi = 0;
-      for (let z = 0; z < pz; z++) {
-        for (let y = 0; y < py; y++) {
-          let d = c * n + ((start[0] + z) * ny + start[1] + y) * nx + start[2];
-          for (let x = 0; x < px; x++) sum[d++] += fround(logits[t++] * g[gi++]);
-        }
-      }
-    }
+    this.#check(logits, patch, false);
+    addRows(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 
   /**
    * Adds one tile whose logits come from an (x, y, z) tensor, (C, px, py, pz)
    * with z fastest, without transposing them first (a copy of a 105-channel
-   * 96³ tile would be 371 MB).
+   * 96³ tile would be 371 MB): the transposition is done in cache-line blocks
+   * on the fly.
    */
   addTileXyz(logits: Float32Array, start: number[], patch: Shape3): void {
-    if (this.#finished) throw new Error("accumulator already finished");
-    const [pz, py, px] = patch;
-    const pn = pz * py * px;
-    if (logits.length !== this.classes * pn) {
-      throw new RangeError(`network returned ${logits.length} values, expected ${this.classes}x${px}x${py}x${pz}`);
-    }
-    const [, ny, nx] = this.shape;
-    const n = this.shape[0] * ny * nx;
-    const g = this.gaussian;
-    const sum = this.sum;
-    const fround = Math.fround;
-    const sx = py * pz;
-    for (let c = 0; c < this.classes; c++) {
-      const base = c * pn;
-      let gi = 0;
-      for (let z = 0; z < pz; z++) {
-        for (let y = 0; y < py; y++) {
-          let d = c * n + ((start[0] + z) * ny + start[1] + y) * nx + start[2];
-          let t = base + y * pz + z;
-          for (let x = 0; x < px; x++, t += sx) sum[d++] += fround(logits[t] * g[gi++]);
-        }
-      }
-    }
+    this.#check(logits, patch, true);
+    addXyzBlocks(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 

@@ -12,6 +12,7 @@ import type { Shape3 } from "../core/types.ts";
 import { LogitAccumulator } from "./ensemble.ts";
 import { extractTile, padVolume, type TilePredictor, type TileProgress } from "./tiling.ts";
 import type { WindowPlan } from "./window.ts";
+import { mirrored } from "./mirror.ts";
 
 /** One network of the ensemble: its class count and its tile function. */
 export interface Fold {
@@ -49,6 +50,17 @@ export interface WindowRunOptions {
   overlap?: boolean;
   /** The network's spatial axis order. @default "zyx" */
   layout?: "zyx" | "xyz";
+  /**
+   * Test-time mirroring: each tile runs 8 times (flipped along every subset
+   * of the axes) and the outputs are averaged before the weighting
+   * (see `mirror.ts`). @default false
+   */
+  tta?: boolean;
+  /**
+   * Threads adding the weighted tiles (this one and worker threads sharing
+   * the classes; same sums as one thread). @default 1
+   */
+  accumulateThreads?: number;
 }
 
 /** The fold-averaged network output. */
@@ -128,44 +140,54 @@ export async function runWindows(
   let acc: LogitAccumulator | undefined;
   let seconds = 0;
   let index = 0;
-  for await (const fold of folds) {
-    acc ??= new LogitAccumulator(fold.classes, ps, plan.weights);
-    if (fold.classes !== acc.classes) {
-      throw new Error(`fold ${fold.name ?? index} has ${fold.classes} classes, the first had ${acc.classes}`);
-    }
-    const launch = (t: number) => {
-      options.signal?.throwIfAborted();
-      const buf = buffers[t % 2];
-      for (let c = 0; c < channels; c++) {
-        extractTile(padded.subarray(c * pn, (c + 1) * pn), ps, tiles[t], ts, buf.subarray(c * tn, (c + 1) * tn));
+  try {
+    for await (const fold of folds) {
+      if (!acc) {
+        acc = new LogitAccumulator(fold.classes, ps, plan.weights);
+        acc.startThreads(options.accumulateThreads ?? 1);
       }
-      if (xyz) reverseAxes(buf, channels, ts, tensors[t % 2]);
-      const t0 = performance.now();
-      return fold.predict(tensors[t % 2], tensorShape).then((out) => ({
-        out,
-        seconds: (performance.now() - t0) / 1000,
-      }));
-    };
-    let pending = launch(0);
-    for (let t = 0; t < tiles.length; t++) {
-      const { out, seconds: s } = await pending;
-      seconds += s;
-      const more = t + 1 < tiles.length;
-      if (more && options.overlap) pending = launch(t + 1);
-      if (xyz) acc.addTileXyz(out, tiles[t], ts);
-      else acc.addTile(out, tiles[t], ts);
-      if (more && !options.overlap) pending = launch(t + 1);
-      options.onTile?.({
-        tile: t + 1,
-        tiles: tiles.length,
-        seconds: s,
-        fold: index,
-        folds: options.folds,
-        name: fold.name,
-      });
+      if (fold.classes !== acc.classes) {
+        throw new Error(`fold ${fold.name ?? index} has ${fold.classes} classes, the first had ${acc.classes}`);
+      }
+      const predict = options.tta ? mirrored(fold.predict, channels) : fold.predict;
+      const launch = (t: number) => {
+        options.signal?.throwIfAborted();
+        const buf = buffers[t % 2];
+        for (let c = 0; c < channels; c++) {
+          extractTile(padded.subarray(c * pn, (c + 1) * pn), ps, tiles[t], ts, buf.subarray(c * tn, (c + 1) * tn));
+        }
+        if (xyz) reverseAxes(buf, channels, ts, tensors[t % 2]);
+        const t0 = performance.now();
+        const call = predict(tensors[t % 2], tensorShape).then((out) => ({
+          out,
+          seconds: (performance.now() - t0) / 1000,
+        }));
+        // Awaited below; a failure while a threaded add is in flight is not unhandled.
+        call.catch(() => {});
+        return call;
+      };
+      let pending = launch(0);
+      for (let t = 0; t < tiles.length; t++) {
+        const { out, seconds: s } = await pending;
+        seconds += s;
+        const more = t + 1 < tiles.length;
+        if (more && options.overlap) pending = launch(t + 1);
+        await acc.addTileThreaded(out, tiles[t], ts, xyz);
+        if (more && !options.overlap) pending = launch(t + 1);
+        options.onTile?.({
+          tile: t + 1,
+          tiles: tiles.length,
+          seconds: s,
+          fold: index,
+          folds: options.folds,
+          name: fold.name,
+        });
+      }
+      acc.endFold();
+      index++;
     }
-    acc.endFold();
-    index++;
+  } finally {
+    acc?.close();
   }
   if (!acc) throw new Error("no model to run");
   const { logits } = acc.finish(plan.pad);

@@ -39,7 +39,7 @@ import {
 } from "../numerics/probabilities.ts";
 import { type Grid, resampleLinear, resampleNearest, spacingGrid } from "../geometry/monai_spacing.ts";
 import { newShape, resize } from "../geometry/resample.ts";
-import { planWindows } from "../inference/window.ts";
+import { type Inference, planWindows } from "../inference/window.ts";
 import { type Fold, type Logits, runWindows, type WindowRunOptions } from "../inference/sliding_window.ts";
 
 /** What preparation produced, and what is needed to undo it. */
@@ -232,6 +232,12 @@ export function prepare(volume: Volume, card: ModelCard, target: Shape3, label =
   };
 }
 
+/** What {@linkcode predict} takes besides the tile loop's options. */
+export interface PredictOptions {
+  /** The window plan's inference (the plan's, with `--step`). @default the card's */
+  inference?: Inference;
+}
+
 /**
  * Runs every fold over the prepared image with the card's window plan
  * (tiles, or one whole-volume call) and averages the folds' outputs:
@@ -242,11 +248,12 @@ export function predict(
   folds: Iterable<Fold> | AsyncIterable<Fold>,
   card: ModelCard,
   patch: Shape3,
-  options: Omit<WindowRunOptions, "layout"> = {},
+  options: Omit<WindowRunOptions, "layout"> & PredictOptions = {},
 ): Promise<Logits> {
-  const plan = planWindows(prep.resampledShape, card.inference!, patch);
+  const { inference, ...rest } = options;
+  const plan = planWindows(prep.resampledShape, inference ?? card.inference!, patch);
   return runWindows(prep.image, prep.channels, prep.resampledShape, plan, folds, {
-    ...options,
+    ...rest,
     layout: card.input.layout,
   });
 }

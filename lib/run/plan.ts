@@ -12,6 +12,7 @@ import { type ClassInfo, type ClassMerge, type ModelCard } from "../cards/card.t
 import { validateCard } from "../cards/parse.ts";
 import { checkPatch, spacingOf } from "../cards/rules.ts";
 import { SIAM_V03 } from "../cards/shipped.ts";
+import type { Inference } from "../inference/window.ts";
 
 /** The options a plan is made from (the numerical part of `SegmentOptions`). */
 export interface PlanOptions {
@@ -36,6 +37,18 @@ export interface PlanOptions {
   lowmem?: boolean;
   /** CPU threads. @default min(cores, 16) */
   threads?: number;
+  /**
+   * Tile step as a fraction of the patch, 0 < step ≤ 1 (nnU-Net's
+   * `tile_step_size`; for cards with MONAI's scan the overlap becomes
+   * `1 - step`). @default the card's (0.5 for nnU-Net cards)
+   */
+  step?: number;
+  /**
+   * Test-time augmentation: every tile also runs mirrored over each subset
+   * of the three spatial axes (8 network passes), the outputs averaged as
+   * nnU-Net's predictor does. @default false
+   */
+  tta?: boolean;
 }
 
 /** A validated run: what every stage will do. */
@@ -62,6 +75,12 @@ export interface Plan {
   labelTable: ClassInfo[];
   /** Intracranial classes of that table. */
   intracranial: number[];
+  /** How the network meets the volume: the card's inference with `step` applied. */
+  inference: Inference;
+  /** The tile step (fraction of the patch) of a sliding window; undefined for whole-volume cards. */
+  step?: number;
+  /** Whether every tile runs mirrored over the 8 subsets of the axes (`tta`). */
+  tta: boolean;
 }
 
 /**
@@ -114,8 +133,12 @@ export function makePlan(options: PlanOptions = {}): Plan {
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
     throw new UsageError(`-t ${options.threads}: threads must be a positive integer`);
   }
+  const inference = withStep(card.inference!, options.step, card.name);
   return {
     card,
+    inference,
+    step: inference.mode === "whole" ? undefined : inference.step ?? 1 - inference.overlap,
+    tta: options.tta ?? false,
     patch,
     patchGiven: options.patch !== undefined,
     whole,
@@ -127,4 +150,18 @@ export function makePlan(options: PlanOptions = {}): Plan {
     labelTable: merge ? merge.classes : card.classes,
     intracranial: merge ? merge.intracranial : card.intracranial,
   };
+}
+
+/**
+ * The card's inference with the tile step asked for: nnU-Net starts take it
+ * as `step`, MONAI's scan as `overlap = 1 - step`. A usage error for a
+ * step outside (0, 1] or for a card that runs the whole volume.
+ */
+function withStep(inf: Inference, step: number | undefined, cardName: string): Inference {
+  if (step === undefined) return inf;
+  if (!(Number.isFinite(step) && step > 0 && step <= 1)) {
+    throw new UsageError(`--step ${step}: the tile step must be a fraction of the patch, 0 < S <= 1`);
+  }
+  if (inf.mode === "whole") throw new UsageError(`--step: the ${cardName} card runs the whole volume (no tiles)`);
+  return inf.starts === "monai" ? { ...inf, overlap: 1 - step, step: undefined } : { ...inf, step };
 }

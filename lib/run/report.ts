@@ -58,6 +58,10 @@ export interface RunReport {
   threads: number;
   patch: number[];
   tiles: number;
+  /** Tile step as a fraction of the patch (`--step`); null for whole-volume cards. */
+  step: number | null;
+  /** Test-time mirroring (`--tta`: 8 network passes per tile). */
+  tta: boolean;
   geometry: SegmentResult["geometry"];
   /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), accumulate, postprocess, write, total. */
   seconds: Record<string, number>;
@@ -89,6 +93,8 @@ export function buildReport(
     threads: r.threads,
     patch: r.patch,
     tiles: r.tiles,
+    step: r.step ?? null,
+    tta: r.tta,
     geometry: r.geometry,
     seconds: {
       read: round(r.timings.read),

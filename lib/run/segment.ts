@@ -67,6 +67,13 @@ export interface SegmentOptions extends PlanOptions {
    * with the signal's reason; a network call already running finishes first).
    */
   signal?: AbortSignal;
+  /**
+   * Keep every fold's session open after its tiles, for the next input (a
+   * batch). `false` releases each fold's session once its tiles are done,
+   * so only one network is resident at a time (a one-shot run).
+   * @default true for a {@linkcode Segmenter}; false for {@linkcode segment}
+   */
+  keepSessions?: boolean;
   /** Backend creating the sessions (tests inject one). @default ONNX Runtime */
   backend?: Backend;
   /**
@@ -131,6 +138,10 @@ export interface SegmentResult {
   patch: Shape3;
   /** Tiles per fold, and the models run. */
   tiles: number;
+  /** The tile step (fraction of the patch); undefined for whole-volume cards. */
+  step?: number;
+  /** Whether each tile ran mirrored (8 network passes, `tta`). */
+  tta: boolean;
   /** Paths of the models run. */
   models: string[];
   /** The model files run, in order, with their SHA-256 (hashed once per file, when its session is made). */
@@ -257,7 +268,17 @@ export class Segmenter {
       run.provider = s.provider;
       run.adapter = s.adapter;
       yield { classes: s.classes, name: this.models[k].name, predict: (tile, patch) => s.run(tile, patch) };
+      // The tile loop asks for the next fold only once this one's tiles are done.
+      if (!this.keepSessions) {
+        delete this.#sessions[k];
+        await s.release();
+      }
     }
+  }
+
+  /** Whether sessions stay open between folds and inputs (see {@linkcode SegmentOptions.keepSessions}). */
+  get keepSessions(): boolean {
+    return this.options.keepSessions ?? true;
   }
 
   async #session(k: number): Promise<NetworkSession> {
@@ -411,11 +432,16 @@ export class Segmenter {
     const folds = this.models.length;
     stage("inference");
     const run: FoldRun = { load: 0, provider: "" };
+    const overlap = this.#sessions[0].provider !== "cpu";
     const out = await predict(prep, this.folds(run), this.card, this.patch, {
+      inference: this.plan.inference,
+      tta: this.plan.tta,
       signal,
       // On a GPU, hide accumulation behind the next tile; on the CPU the
       // network has every core and the extra tile of logits costs memory.
-      overlap: this.#sessions[0].provider !== "cpu",
+      overlap,
+      // The adds of each tile are shared by up to 4 threads (the network is idle meanwhile on the CPU).
+      accumulateThreads: Math.min(this.threads, 4),
       folds,
       onTile: (p) => o.onProgress?.({ fold: p.fold, folds, tile: p.tile, tiles: p.tiles }),
     });
@@ -441,6 +467,8 @@ export class Segmenter {
       threads: this.threads,
       patch: plan.whole ? prep.resampledShape : this.patch,
       tiles: out.tiles,
+      step: plan.step,
+      tta: plan.tta,
       models: this.models.map((m) => m.path),
       modelFiles: this.models.map((m, k) => ({ path: m.path, name: m.name, sha256: this.#hashes[k] })),
       geometry: {
@@ -493,7 +521,8 @@ export function createSegmenter(options: SegmentOptions = {}): Segmenter {
 }
 
 /**
- * Segments one scan with fresh sessions, released afterwards.
+ * Segments one scan with fresh sessions, each fold's released after its
+ * tiles (unless `keepSessions`).
  *
  * @example
  * ```ts ignore
@@ -507,7 +536,7 @@ export function createSegmenter(options: SegmentOptions = {}): Segmenter {
  * ```
  */
 export async function segment(input: string | Volume, options: SegmentOptions = {}): Promise<SegmentResult> {
-  const s = new Segmenter(options);
+  const s = new Segmenter({ ...options, keepSessions: options.keepSessions ?? false });
   try {
     return await s.segment(input);
   } finally {

@@ -23,6 +23,9 @@
  *   InstanceNormalization rewrite (`tile_bench.ts`, fresh processes, alternating): its cost
  * - `samri-tiny`, `samri-vit-b`: SAMRI prompts with the sam-tiny / sam-vit-b presets: encoder per
  *   slice, decoder per prompt, a second prompt on a cached slice (whole CLI), peak RSS (`bench_samri.ts`)
+ * - `accumulate`, `ct-accumulate`, `tta`, `step`, `folds5`, `convtranspose-cpu`: the tile loop
+ *   outside the network, nnU-Net's options, folds' sessions, the ConvTranspose rewrite on the
+ *   CPU (see `bench_tiles.ts`; `--patch` sets the last one's tile)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -56,19 +59,27 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
     "SAMRI with the sam-tiny preset: encoder per slice, decoder per prompt, a cached second prompt (whole CLI)",
   ],
   ["samri-vit-b", "the same with the sam-vit-b preset (SAM's ViT-B shapes)"],
+  ["accumulate", "the tile loop outside the network: SIAM test card at 64x64x48 (see bench_tiles.ts)"],
+  ["ct-accumulate", "the same for the MONAI CT card with the tiny SegResNet"],
+  ["tta", "nnU-Net's --tta on the phantom"],
+  ["step", "nnU-Net's --step on the phantom"],
+  ["folds5", "5 folds: --release-sessions vs --keep-sessions (peak RSS)"],
+  ["convtranspose-cpu", "the 3-D ConvTranspose rewrite on the CPU (tile set by --patch)"],
   [
     "instance-norm",
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
 ];
 
-const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
+export const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
+             [--patch ZxYxX]
   --case     cases, comma-separated (default gzip,stages,tiny):
 ${BENCH_CASES.map(([n, what]) => `             ${n.padEnd(17)} ${what}`).join("\n")}
   --runs     runs per case; the tables give medians (default 3)
   --input    scan for the whole-CLI cases (default /usr/share/mricron/templates/ch2.nii.gz)
   --threads  CPU threads for the runs (default: all cores)
   --ct-grid  the segresnet-ct case's 1.5 mm grid, z x y x x (default 168x168x168)
+  --patch    the convtranspose-cpu case's tile (default 128x128x128)
 Models and inputs are generated into .cache/bench/ in the checkout.`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
@@ -83,6 +94,7 @@ import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
 import { benchSamri } from "./bench_samri.ts";
 import { samPaths } from "../builders/make_model.ts";
+import { benchTiles } from "./bench_tiles.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -265,6 +277,7 @@ if (import.meta.main) {
       input: { type: "string", default: "/usr/share/mricron/templates/ch2.nii.gz" },
       threads: { type: "string" },
       "ct-grid": { type: "string" },
+      patch: { type: "string" },
     },
   });
   const runs = Number(values.runs);
@@ -333,5 +346,17 @@ if (import.meta.main) {
     );
   }
   for (const c of cards) lines.push(await benchModel(c.name, c.input, c.model, [...c.extra, ...threads], runs));
+  lines.push(
+    ...await benchTiles({
+      cases,
+      input,
+      runs,
+      threads: Number(values.threads ?? navigator.hardwareConcurrency),
+      patch: values.patch,
+      runCli,
+      model: (preset, fp16) => ensureModel(`${preset}${fp16 ? "_fp16" : ""}.onnx`, preset, fp16),
+      cache: CACHE,
+    }),
+  );
   console.log(lines.join("\n"));
 }

@@ -1,9 +1,11 @@
 /**
- * `deno run -A scripts/bench/tile_bench.ts MODEL [--patch ZxYxX] [--threads N] [--skip PASS] [--profile]`
+ * `deno run -A scripts/bench/tile_bench.ts MODEL [--patch ZxYxX] [--threads N] [--skip PASS] [--force PASS] [--profile]`
  *
  * One tile of a model through ONNX Runtime with siamize's CPU session
  * options (arena off, sequential), after the load-time rewrites
- * (`--skip instance-norm` leaves that pass out, to measure what it costs).
+ * (`--skip instance-norm` leaves that pass out, to measure what it costs;
+ * `--force convtranspose3d->conv+d2s` applies a pass made for another
+ * provider, to measure whether it pays on the CPU).
  * Prints one JSON line: rewrite steps and seconds, run wall and CPU seconds,
  * peak RSS, and with `--profile` ORT's per-op kernel time shares. `deno task
  * bench --case instance-norm` runs it in fresh processes.
@@ -57,6 +59,7 @@ if (import.meta.main) {
       patch: { type: "string", default: "256x256x192" },
       threads: { type: "string", default: "2" },
       skip: { type: "string", default: "" },
+      force: { type: "string", default: "" },
       profile: { type: "boolean", default: false },
     },
   });
@@ -67,7 +70,11 @@ if (import.meta.main) {
   const patch = parsePatch(values.patch!);
   const bytes = await Deno.readFile(positionals[0]);
   const skip = values.skip!.split(",");
-  const rw = rewriteForProvider(bytes, "cpu", PASSES.filter((p) => !skip.includes(p.name)));
+  const force = values.force!.split(",");
+  const passes = PASSES.filter((p) => !skip.includes(p.name)).map((p) =>
+    force.includes(p.name) ? { ...p, wanted: (b: Uint8Array) => p.wanted(b, "cpu") || p.wanted(b, "webgpu") } : p
+  );
+  const rw = rewriteForProvider(bytes, "cpu", passes);
   const dir = values.profile ? await Deno.makeTempDir({ prefix: "siamize-profile-" }) : undefined;
   const session = await ort.InferenceSession.create(rw.bytes, {
     intraOpNumThreads: Number(values.threads),

@@ -83,12 +83,23 @@ Deno.test("usage errors are one line, exit 64, and suggest --help", () => {
     [["-o", "x.nii"], /missing -i INPUT/],
     [["-i", "x.nii"], /missing -o OUTPUT/],
     [[...base, "-v", "-q"], /-v and -q cannot be combined/],
+    [[...base, "--step", "0"], /--step needs a positive number, got "0"/],
+    [[...base, "--step", "half"], /--step needs a positive number/],
+    [[...base, "--keep-sessions", "--release-sessions"], /--keep-sessions and --release-sessions cannot be combined/],
   ];
   for (const [argv, re] of cases) {
     const e = assertThrows(() => parseCli(argv), re, argv.join(" "));
     assert(e instanceof UsageError && e.exitCode === 64, argv.join(" "));
     assert(!e.message.includes("\n"));
   }
+});
+
+Deno.test("--step, --tta and the session flags", () => {
+  const d = parseCli(base);
+  assertEquals([d.step, d.tta, d.keepSessions], [undefined, false, undefined]);
+  const o = parseCli([...base, "--step", "0.25", "--tta", "--keep-sessions"]);
+  assertEquals([o.step, o.tta, o.keepSessions], [0.25, true, true]);
+  assertEquals(parseCli([...base, "--release-sessions"]).keepSessions, false);
 });
 
 Deno.test("--help and --version need no input", () => {

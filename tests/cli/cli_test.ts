@@ -41,6 +41,10 @@ Deno.test("--help lists every siamize flag; --version prints the version", async
       "--shuffle",
       "--lowmem",
       "--no-arena",
+      "--step",
+      "--tta",
+      "--keep-sessions",
+      "--release-sessions",
       "-v",
       "-q",
     ]
@@ -123,7 +127,16 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   ]);
   assertEquals(r.code, 0, r.err.join("\n"));
   const joined = r.err.join("\n");
-  for (const s of ["crop box", "resampled 160x120x128", "provider cpu, 60 tiles", "threads 2", "times: read"]) {
+  for (
+    const s of [
+      "crop box",
+      "resampled 160x120x128",
+      "provider cpu, 60 tiles",
+      "threads 2, step 0.5",
+      "sessions: each fold's released after its tiles (one input)",
+      "times: read",
+    ]
+  ) {
     assert(joined.includes(s), s);
   }
   const labels = await readNifti(out);
@@ -138,6 +151,7 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   const rep = JSON.parse(await Deno.readTextFile(report));
   assertEquals(rep.provider, "cpu");
   assertEquals(rep.tiles, 60);
+  assertEquals([rep.step, rep.tta], [0.5, false]);
   assertEquals(rep.patch, [64, 64, 48]);
   const stages = ["read", "load", "preprocess", "inference", "accumulate", "postprocess", "write"];
   for (const k of [...stages, "total"]) assert(rep.seconds[k] >= 0, k);

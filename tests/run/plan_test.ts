@@ -2,6 +2,8 @@ import { join } from "../../lib/core/_std.ts";
 import { UsageError } from "../../lib/core/errors.ts";
 import { shippedCard, SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { makePlan } from "../../lib/run/plan.ts";
+import { planWindows } from "../../lib/inference/window.ts";
+import { tileStarts } from "../../lib/inference/tiling.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { runCli, tempDir } from "../_fixtures.ts";
 
@@ -42,6 +44,10 @@ Deno.test("plan: every option/card conflict is a usage error naming the value an
     [{ patch: "64x64" }, /-P needs three positive integers/],
     [{ tpmT: 0 }, /--tpm-t 0: the temperature must be a positive number/],
     [{ threads: 1.5 }, /-t 1\.5: threads must be a positive integer/],
+    [{ step: 0 }, /--step 0: the tile step must be a fraction of the patch, 0 < S <= 1/],
+    [{ step: 1.5 }, /--step 1\.5: .*0 < S <= 1/],
+    [{ step: Number.NaN }, /--step NaN/],
+    [{ card: brats, step: 0.5 }, /--step: the HNOSeg-XS BraTS card runs the whole volume/],
   ];
   for (const [options, pattern] of cases) {
     let e: unknown;
@@ -69,6 +75,8 @@ Deno.test("cli: option/card conflicts exit 64 before the input is read or a mode
     [["--card", "hnoseg-xs-brats", "--upsample"], /--upsample: the HNOSeg-XS BraTS card runs on the input grid/],
     [["--card", "hnoseg-xs-brats", "-P", "64x64x64"], /runs the whole volume/],
     [["-P", "100x64x64"], /nearest valid: 128x64x64/],
+    [["--step", "1.25"], /--step 1\.25: .*0 < S <= 1/],
+    [["--card", "hnoseg-xs-brats", "--step", "0.5"], /--step: the HNOSeg-XS BraTS card runs the whole volume/],
   ];
   for (const [extra, pattern] of runs) {
     const r = await runCli(["-i", input, "-o", out, "-M", model, "-q", ...extra]);
@@ -80,4 +88,24 @@ Deno.test("cli: option/card conflicts exit 64 before the input is read or a mode
   const ok = await runCli(["-i", input, "-o", out, "-M", model, "-q"]);
   assertEquals(ok.code, 66, ok.err.join("\n"));
   assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["broken.nii.gz"]);
+});
+
+Deno.test("plan: --step sets nnU-Net's tile step (MONAI's scan: overlap 1 - step), and the tile count follows nnU-Net's starts", () => {
+  const siam = makePlan({});
+  assertEquals([siam.step, siam.tta, siam.inference], [0.5, false, SIAM_V03.inference]);
+  const shape: [number, number, number] = [200, 200, 200];
+  const patch: [number, number, number] = [64, 64, 64];
+  // compute_steps_for_sliding_window: per axis ceil((200 - 64) / (64 * step)) + 1 tiles.
+  for (const [step, perAxis] of [[1, 4], [0.5, 6], [0.25, 10]]) {
+    const p = makePlan({ step, tta: true });
+    assertEquals([p.step, p.tta], [step, true]);
+    const w = planWindows(shape, p.inference, patch);
+    assertEquals(w.tiles.length, perAxis ** 3, `step ${step}`);
+    assertEquals(w.tiles.map((t) => t[0]).filter((z, i, a) => a.indexOf(z) === i), tileStarts(shape, patch, step)[0]);
+  }
+  const ctPlan = makePlan({ card: ct, step: 0.75 });
+  assertEquals(ctPlan.inference.mode === "sliding-window" && ctPlan.inference.overlap, 0.25);
+  assertEquals(ctPlan.step, 0.75);
+  assertEquals(makePlan({ card: ct }).step, 1 - (ct.inference as { overlap: number }).overlap);
+  assertEquals(makePlan({ card: brats }).step, undefined);
 });

@@ -132,40 +132,59 @@ Deno.test("prefetch: the next input is read and preprocessed ahead; same labels;
   }
 });
 
-Deno.test("folds run one after another into one accumulator: N folds = N sessions, N x tiles runs, one read", async () => {
-  const { segment: seg } = await import("../../lib/run/segment.ts");
-  const { tinyModel } = await import("../_models.ts");
-  const model = await tinyModel(false);
-  let created = 0, runs = 0, released = 0;
-  const backend = {
+/** A backend whose sessions answer class 3 everywhere and log create/run/release. */
+function countingBackend(events: string[]) {
+  let created = 0;
+  return {
     create: () => {
-      created++;
+      const id = created++;
+      events.push(`create ${id}`);
       return Promise.resolve({
         inputName: "x",
         outputName: "logits",
         classes: 18,
         provider: "cpu",
         run: (tile: Float32Array) => {
-          runs++;
-          return Promise.resolve(new Float32Array(18 * tile.length).map((_, i) => (i % 18) === 3 ? 1 : 0));
+          if (events.at(-1) !== `run ${id}`) events.push(`run ${id}`);
+          // Class 3 everywhere (a fresh array per call, as ONNX Runtime's).
+          return Promise.resolve(new Float32Array(18 * tile.length).fill(1, 3 * tile.length, 4 * tile.length));
         },
         release: () => {
-          released++;
+          events.push(`release ${id}`);
           return Promise.resolve();
         },
       });
     },
   };
-  await using dir = await tempDir();
-  const copies = await Promise.all([0, 1, 2].map(async (k) => {
-    const p = join(dir.path, `f${k}.onnx`);
-    await Deno.copyFile(k === 2 ? ANALYTIC : model, p); // two files alike, one different
+}
+
+/** `n` copies of the tiny model; with `odd`, the last one is the analytic model (another file). */
+async function modelCopies(dir: string, n: number, odd = false): Promise<string[]> {
+  const { tinyModel } = await import("../_models.ts");
+  const model = await tinyModel(false);
+  return await Promise.all(Array.from({ length: n }, async (_, k) => {
+    const p = join(dir, `f${k}.onnx`);
+    await Deno.copyFile(odd && k === n - 1 ? ANALYTIC : model, p);
     return p;
   }));
-  const r = await seg(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [64, 64, 48], backend });
-  assertEquals(created, 3);
+}
+
+Deno.test("folds run one after another into one accumulator: N folds = N sessions, N x tiles runs, one read", async () => {
+  const { segment: seg } = await import("../../lib/run/segment.ts");
+  const events: string[] = [];
+  let runs = 0;
+  const inner = countingBackend(events);
+  const backend = {
+    create: async () => {
+      const s = await inner.create();
+      return { ...s, run: (t: Float32Array) => (runs++, s.run(t)) };
+    },
+  };
+  await using dir = await tempDir();
+  const copies = await modelCopies(dir.path, 3, true);
+  const r = await seg(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [96, 96, 96], backend });
+  assertEquals(r.tiles, 3 * 2 * 2);
   assertEquals(runs, 3 * r.tiles);
-  assertEquals(released, 3);
   assertEquals(r.models, copies);
   // Provenance: each file that ran, with the hash of its own bytes.
   const want = await Promise.all(
@@ -174,6 +193,67 @@ Deno.test("folds run one after another into one accumulator: N folds = N session
   assertEquals(r.modelFiles, want);
   assertEquals(want[0].sha256, want[1].sha256);
   assert(want[0].sha256 !== want[2].sha256);
+  // A one-shot run releases each fold's session after its tiles: one network resident at a time.
+  assertEquals(events, [
+    "create 0",
+    "run 0",
+    "release 0",
+    "create 1",
+    "run 1",
+    "release 1",
+    "create 2",
+    "run 2",
+    "release 2",
+  ]);
+});
+
+Deno.test("a Segmenter keeps its sessions between inputs; keepSessions: false releases each fold after its tiles", async () => {
+  const { Segmenter } = await import("../../lib/run/segment.ts");
+  await using dir = await tempDir();
+  const copies = await modelCopies(dir.path, 2);
+  const input = join(GOLDEN, "phantom.nii.gz");
+  const base = { models: copies, card, patch: [96, 96, 96] as [number, number, number] };
+  const kept: string[] = [];
+  const batch = new Segmenter({ ...base, backend: countingBackend(kept) });
+  assertEquals(batch.keepSessions, true);
+  await batch.segment(input);
+  await batch.segment(input);
+  assertEquals(kept, ["create 0", "run 0", "create 1", "run 1", "run 0", "run 1"]);
+  await batch.close();
+  assertEquals(kept.slice(-2).sort(), ["release 0", "release 1"]);
+  const released: string[] = [];
+  const oneByOne = new Segmenter({ ...base, keepSessions: false, backend: countingBackend(released) });
+  await oneByOne.segment(input);
+  await oneByOne.segment(input);
+  await oneByOne.close();
+  assertEquals(released.filter((e) => e.startsWith("create")).length, 4);
+  assertEquals(released.slice(0, 6), ["create 0", "run 0", "release 0", "create 1", "run 1", "release 1"]);
+});
+
+Deno.test("tta runs 8 network passes per tile; step and tta are in the result", async () => {
+  const { segment: seg } = await import("../../lib/run/segment.ts");
+  let runs = 0;
+  const inner = countingBackend([]);
+  const backend = {
+    create: async () => {
+      const s = await inner.create();
+      return { ...s, run: (t: Float32Array) => (runs++, s.run(t)) };
+    },
+  };
+  await using dir = await tempDir();
+  const [model] = await modelCopies(dir.path, 1);
+  const input = join(GOLDEN, "phantom.nii.gz");
+  const base = { models: model, card, patch: [48, 48, 48] as [number, number, number], backend };
+  const plain = await seg(input, base);
+  assertEquals([runs, plain.step, plain.tta], [plain.tiles, 0.5, false]);
+  runs = 0;
+  const tta = await seg(input, { ...base, tta: true, step: 1 });
+  assertEquals([tta.step, tta.tta], [1, true]);
+  // nnU-Net's starts on the 160x120x128 working grid: 6x4x5 tiles at step 0.5, 4x3x3 at step 1.
+  assertEquals([plain.tiles, tta.tiles], [6 * 4 * 5, 4 * 3 * 3]);
+  assertEquals(runs, 8 * tta.tiles);
+  // A mirror-symmetric network (the same class everywhere): mirroring changes no label.
+  assertEquals(tta.labels.data, plain.labels.data);
 });
 
 Deno.test("the default 256x256x192 patch on Colin27 completes and overlays the input exactly", {

@@ -51,3 +51,12 @@ Deno.test("deno task bench: an unknown case is a one-line usage error (64) befor
   assertEquals(r.code, 64, err);
   assertEquals(err.split("\n").at(-1), "bench: unknown case nope (see --help)");
 });
+
+Deno.test("deno task bench --help lists every case --case takes", async () => {
+  const { BENCH_CASES, BENCH_USAGE } = await import("../../scripts/bench/bench.ts");
+  const words = new Set(BENCH_USAGE.split(/[\s,]+/));
+  for (const [c] of BENCH_CASES) assert(words.has(c), `bench --help does not list ${c}`);
+  for (const c of ["accumulate", "ct-accumulate", "tta", "step", "folds5", "convtranspose-cpu"]) {
+    assert(BENCH_CASES.some(([name]) => name === c), c);
+  }
+});

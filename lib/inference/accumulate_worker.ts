@@ -1,0 +1,35 @@
+/**
+ * Worker of the accumulator pool (`accumulate_pool.ts`): adds a range of classes of a tile,
+ * read from shared memory, into the shared accumulator.
+ *
+ * @module
+ */
+import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
+import type { AddJob, PoolInit } from "./accumulate_job.ts";
+
+/** The worker's global scope, typed without the worker lib (checked with the main program). */
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<PoolInit | AddJob>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+let sum: Float32Array | undefined;
+let weights: Float32Array | undefined;
+
+scope.onmessage = (e: MessageEvent<PoolInit | AddJob>) => {
+  try {
+    const m = e.data;
+    if (m.kind === "init") {
+      sum = new Float32Array(m.sum);
+      weights = new Float32Array(m.weights);
+      scope.postMessage({ ok: true });
+      return;
+    }
+    // The shared tile holds classes [c0, c1) only.
+    const tile = new Float32Array(m.tile, 0, m.length);
+    (m.xyz ? addXyzBlocks : addRows)(sum!, tile, weights!, m.geometry, m.c0, m.c1, m.c0);
+    scope.postMessage({ ok: true });
+  } catch (err) {
+    scope.postMessage({ error: (err as Error).message });
+  }
+};

@@ -1,0 +1,64 @@
+import type { Shape3 } from "../../lib/core/types.ts";
+import { LogitAccumulator } from "../../lib/inference/ensemble.ts";
+import { runWindows } from "../../lib/inference/sliding_window.ts";
+import { gaussianMap } from "../../lib/inference/tiling.ts";
+import { type Inference, planWindows } from "../../lib/inference/window.ts";
+import { assertEquals, assertRejects } from "../_assert.ts";
+
+function values(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 5)));
+}
+
+for (const xyz of [false, true]) {
+  Deno.test(`accumulator threads (${xyz ? "xyz" : "zyx"}): worker shares give the sums of one thread, bit for bit`, async () => {
+    const classes = 7;
+    const shape: Shape3 = [20, 18, 22];
+    const patch: Shape3 = [12, 10, 14];
+    const g = gaussianMap(patch);
+    const one = new LogitAccumulator(classes, shape, g);
+    const three = new LogitAccumulator(classes, shape, g);
+    three.startThreads(3);
+    assertEquals([one.threads, three.threads], [1, 3]);
+    try {
+      for (const [k, start] of [[0, 0, 0], [8, 8, 8], [4, 2, 6]].entries()) {
+        const logits = values(classes * 12 * 10 * 14, k);
+        if (xyz) one.addTileXyz(logits, start, patch);
+        else one.addTile(logits, start, patch);
+        await three.addTileThreaded(logits, start, patch, xyz);
+      }
+      assertEquals(three.sum, one.sum);
+      assertEquals(three.weights, one.weights);
+      await assertRejects(
+        () => three.addTileThreaded(new Float32Array(5), [0, 0, 0], patch, xyz),
+        /network returned 5 values/,
+      );
+    } finally {
+      three.close();
+    }
+  });
+}
+
+Deno.test("runWindows: accumulateThreads changes nothing in the result", async () => {
+  const inf: Inference = {
+    mode: "sliding-window",
+    starts: "nnunet",
+    overlap: 0.5,
+    step: 0.5,
+    padding: "constant",
+    blending: { type: "nnunet", sigmaScale: 1 / 8, valueScale: 10 },
+  };
+  const shape: Shape3 = [14, 12, 16];
+  const img = values(14 * 12 * 16, 3);
+  const plan = planWindows(shape, inf, [8, 8, 8]);
+  const net = (tile: Float32Array) => {
+    const out = new Float32Array(4 * tile.length);
+    for (let c = 0; c < 4; c++) {
+      for (let i = 0; i < tile.length; i++) out[c * tile.length + i] = tile[i] * (c - 1.5) + i * 1e-3;
+    }
+    return Promise.resolve(out);
+  };
+  const folds = () => [{ classes: 4, predict: net }, { classes: 4, predict: net }];
+  const a = await runWindows(img, 1, shape, plan, folds());
+  const b = await runWindows(img, 1, shape, plan, folds(), { accumulateThreads: 2 });
+  assertEquals(b.logits, a.logits);
+});

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-node";
+import * as ort from "./_onnxruntime.ts";
 import { SiamizeError } from "../core/errors.ts";
 import type { Compute } from "../core/types.ts";
 import { defaultThreads, firstLine, providerFix, providerObstacle, providerOption } from "./ort.ts";

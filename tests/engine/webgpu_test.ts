@@ -108,10 +108,16 @@ Deno.test({
     const lines = [...out, ...err].join("\n");
     assert(/placement: all \d+ compute nodes on webgpu/.test(lines), lines);
     if (!adapter!.software) return;
+    // auto passes over a software adapter: quietly, and with -v in one line naming it.
     out.length = err.length = 0;
-    const rc2 = await main([...args, "-o", join(dir.path, "a.nii.gz"), "-c", "auto", "--report", report], io);
+    const report2 = join(dir.path, "r2.json");
+    const rc2 = await main([...args, "-o", join(dir.path, "a.nii.gz"), "-c", "auto", "--report", report2], io);
     assertEquals(rc2, 0, err.join("\n"));
-    assertEquals(JSON.parse(await Deno.readTextFile(report)).provider, "cpu");
+    assertEquals(JSON.parse(await Deno.readTextFile(report2)).provider, "cpu");
+    assertEquals([...out, ...err].filter((l) => l.includes("software")), [], [...out, ...err].join("\n"));
+    out.length = err.length = 0;
+    const rc3 = await main([...args, "-o", join(dir.path, "v.nii.gz"), "-c", "auto", "-v"], io);
+    assertEquals(rc3, 0, err.join("\n"));
     const why = [...out, ...err].filter((l) => l.includes("software"));
     assertEquals(why.length, 1, [...out, ...err].join("\n"));
     assert(why[0].includes("using CPU") && why[0].includes(adapter!.description), why[0]);

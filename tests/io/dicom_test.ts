@@ -1,0 +1,144 @@
+import { invert } from "../../lib/geometry/affine.ts";
+import { defaultHeader } from "../../lib/io/volume.ts";
+import { dicomFiles, isDicomFile, isDicomFolder, readDicomFolder } from "../../lib/io/dicom.ts";
+import type { Volume } from "../../lib/core/types.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { tempDir, withEnv } from "../_fixtures.ts";
+import { type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
+
+/** Deterministic signed 16-bit values covering negatives. */
+function stored(n: number, seed: number): Int16Array {
+  const out = new Int16Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = (s >>> 8) % 4001 - 2000;
+  }
+  return out;
+}
+
+const DIMS = [12, 10, 9];
+const AXIAL = [[-0.9, 0, 0, 40], [0, 0.8, 0, -20], [0, 0, 1.5, -30], [0, 0, 0, 1]];
+const t = 0.35, c = Math.cos(t), s = Math.sin(t);
+const OBLIQUE = [[0.9 * c, 0, 1.2 * s, 5], [0, 0.8, 0, -7], [-0.9 * s, 0, 1.2 * c, 11], [0, 0, 0, 1]];
+
+function spec(over: Partial<SeriesSpec>): SeriesSpec {
+  return {
+    stored: stored(DIMS[0] * DIMS[1] * DIMS[2], 7),
+    dims: DIMS,
+    affine: AXIAL,
+    slope: 2,
+    intercept: -1024,
+    seriesNumber: 3,
+    description: "ax t1",
+    uid: "1.2.826.0.1.3680043.9.7777.3",
+    ...over,
+  };
+}
+
+/**
+ * Every source voxel lands on an integer voxel of `got` within 1e-3 mm and
+ * holds the same value (so `got` is the source after a reorientation).
+ */
+function assertSameImage(got: Volume, src: Volume): void {
+  assertEquals(got.dims.slice(0, 3).reduce((a, b) => a * b), src.dims.slice(0, 3).reduce((a, b) => a * b));
+  const inv = invert(got.affine);
+  const [nx, ny] = src.dims, [gx, gy, gz] = got.dims;
+  let worst = 0;
+  for (let i = 0; i < src.data.length; i++) {
+    const v = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))];
+    const w = [0, 1, 2].map((r) =>
+      src.affine[r][0] * v[0] + src.affine[r][1] * v[1] + src.affine[r][2] * v[2] + src.affine[r][3]
+    );
+    const g = [0, 1, 2].map((r) => Math.round(inv[r][0] * w[0] + inv[r][1] * w[1] + inv[r][2] * w[2] + inv[r][3]));
+    assert(g[0] >= 0 && g[0] < gx && g[1] >= 0 && g[1] < gy && g[2] >= 0 && g[2] < gz, `voxel ${v} inside`);
+    const back = [0, 1, 2].map((r) =>
+      got.affine[r][0] * g[0] + got.affine[r][1] * g[1] + got.affine[r][2] * g[2] + got.affine[r][3]
+    );
+    worst = Math.max(worst, ...back.map((b, k) => Math.abs(b - w[k])));
+    assertEquals(got.data[g[0] + gx * (g[1] + gy * g[2])], src.data[i], `value at source voxel ${v}`);
+  }
+  assert(worst < 1e-3, `affine within 1e-3 mm (worst ${worst})`);
+}
+
+Deno.test("DICOM files are recognised by content, not extension", async () => {
+  await using d = await tempDir();
+  await writeSeries(d.path, spec({ fileName: (z) => `IM${z}` }));
+  await Deno.writeTextFile(`${d.path}/notes.dcm`, "x".repeat(200));
+  assert(await isDicomFile(`${d.path}/IM0`));
+  assert(!(await isDicomFile(`${d.path}/notes.dcm`)));
+  assertEquals((await dicomFiles(d.path)).length, DIMS[2]);
+  assert(await isDicomFolder(d.path));
+  assert(!(await isDicomFolder(`${d.path}/IM0`)));
+  await Deno.mkdir(`${d.path}/empty`);
+  assert(!(await isDicomFolder(`${d.path}/empty`)));
+});
+
+Deno.test("axial series: shuffled names, instance numbers against position, rescale, int16 signed", async () => {
+  await using d = await tempDir();
+  const sp = spec({
+    fileName: (z) => `f${(z * 5) % 9}_${(z * 7919) % 101}`,
+    instance: (z) => DIMS[2] - z,
+  });
+  await writeSeries(d.path, sp);
+  const lines: string[] = [];
+  const [one, ...rest] = await readDicomFolder(d.path, { log: (l) => lines.push(l) });
+  assertEquals(rest.length, 0);
+  assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
+  assertEquals(one.seriesNumber, 3);
+  assertEquals(one.description, "ax t1");
+  assertEquals(one.uid, sp.uid);
+  assert(/^dcm2niix v1\.0\.\d{8}$/.test(one.converter), one.converter);
+  assertEquals(one.name, "3_ax_t1");
+  assert(lines.some((l) => l.includes("dcm2niiX version")), "the converter's log is passed on");
+});
+
+Deno.test("oblique series keeps its oblique geometry", async () => {
+  await using d = await tempDir();
+  const sp = spec({ affine: OBLIQUE, modality: "MR", slope: 1, intercept: 0, description: "obl" });
+  await writeSeries(d.path, sp);
+  const [one] = await readDicomFolder(d.path);
+  assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
+});
+
+Deno.test("a series with a missing slice is refused with its own message, unless gaps are allowed", async () => {
+  await using d = await tempDir();
+  await writeSeries(d.path, spec({ skip: [4] }));
+  await assertRejects(
+    () => readDicomFolder(d.path),
+    /series 3 "ax t1": slices are not one regular grid \(.*(Interslice distance varies|Missing images).*--dicom-allow-gaps/,
+  );
+  const [one] = await readDicomFolder(d.path, { allowGaps: true });
+  assert(one.warnings.some((w) => /Interslice distance varies/.test(w)));
+  // dcm2niix's equidistant volume: the in-plane grid kept, slices 1.5 mm apart
+  assertEquals(one.volume.dims.slice(0, 2), DIMS.slice(0, 2));
+  assert(Math.abs(one.volume.pixdim[2] - 1.5) < 1e-4, `slice spacing ${one.volume.pixdim[2]}`);
+});
+
+Deno.test("two series in one folder give two, sorted by series number, one instance reused", async () => {
+  await using d = await tempDir();
+  const a = spec({ seriesNumber: 9, description: "second", uid: "1.2.826.0.1.3680043.9.7777.9" });
+  const b = spec({
+    seriesNumber: 2,
+    description: "first/ax",
+    affine: OBLIQUE,
+    stored: stored(DIMS[0] * DIMS[1] * DIMS[2], 3),
+  });
+  await writeSeries(d.path, { ...a, fileName: (z) => `a${z}` });
+  await writeSeries(d.path, { ...b, fileName: (z) => `b${z}` });
+  const got = await readDicomFolder(d.path);
+  assertEquals(got.map((g) => g.name), ["2_first_ax", "9_second"]);
+  assertSameImage(got[0].volume, sourceVolume(b, defaultHeader()));
+  assertSameImage(got[1].volume, sourceVolume(a, defaultHeader()));
+  // the same instance converts again (nothing left over from the last folder)
+  assertEquals((await readDicomFolder(d.path)).length, 2);
+});
+
+Deno.test("DICOM input: no DICOM files, and the size ceiling, are one-line errors naming the folder", async () => {
+  await using d = await tempDir();
+  await assertRejects(() => readDicomFolder(d.path), /: no DICOM files/);
+  await writeSeries(d.path, spec({}));
+  await withEnv({ SIAMIZE_MAX_INPUT_BYTES: "1K" }, async () => {
+    await assertRejects(() => readDicomFolder(d.path), /DICOM files sum to \d+ bytes; the limit is 1024 bytes/);
+  });
+});

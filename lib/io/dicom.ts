@@ -14,10 +14,8 @@ import type { Volume } from "../core/types.ts";
 import { type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
 import { parseNifti } from "./nifti.ts";
 
-/** One converted series. */
-export interface DicomSeries {
-  /** The reconstructed volume (NIfTI grid of dcm2niix). */
-  volume: Volume;
+/** Where a volume read from DICOM came from (recorded by `--report`). */
+export interface DicomInfo {
   /** SeriesNumber (0020,0011), if present. */
   seriesNumber?: number;
   /** SeriesDescription (0008,103E), if present. */
@@ -28,8 +26,16 @@ export interface DicomSeries {
   converter: string;
   /** A name for batch outputs: `"<number>_<description>"`, file-name safe. */
   name: string;
-  /** dcm2niix's warnings for this series (non-empty when gaps were allowed). */
+  /** dcm2niix's warnings for this series. */
   warnings: string[];
+  /** Whether dcm2niix's equidistant volume was taken for a series with gaps (`--dicom-allow-gaps`). */
+  equidistant: boolean;
+}
+
+/** One converted series. */
+export interface DicomSeries extends DicomInfo {
+  /** The reconstructed volume (NIfTI grid of dcm2niix). */
+  volume: Volume;
 }
 
 /** Options for {@linkcode readDicomFolder}. */
@@ -38,6 +44,8 @@ export interface DicomReadOptions {
   allowGaps?: boolean;
   /** Receives dcm2niix's log lines (for `-v`). */
   log?: (line: string) => void;
+  /** Read only the series with this SeriesNumber (the others are converted, not read). */
+  series?: number;
 }
 
 /** Folder depth searched for DICOM files (as dcm2niix's default). */
@@ -188,6 +196,7 @@ export async function readDicomFolder(dir: string, options: DicomReadOptions = {
     for (const base of bases) {
       const meta = JSON.parse(new TextDecoder().decode(mod.FS.readFile(`/out/${base}.json`)));
       const label = `series ${meta.SeriesNumber ?? "?"}${meta.SeriesDescription ? ` "${meta.SeriesDescription}"` : ""}`;
+      if (options.series !== undefined && meta.SeriesNumber !== options.series) continue;
       const w = warnings.get(base) ?? [];
       const gaps = w.filter((l) => GAP_WARNING.test(l));
       const parts = outputs.filter((n) => n.startsWith(`${base}_`) && n.endsWith(".nii"));
@@ -207,6 +216,7 @@ export async function readDicomFolder(dir: string, options: DicomReadOptions = {
         }
         file = eq;
       }
+      const equidistant = file !== `${base}.nii`;
       if (!outputs.includes(file)) throw new InputError(dir, `${label}: dcm2niix wrote no ${file}`);
       const volume = await parseNifti(`${dir} (${label})`, mod.FS.readFile(`/out/${file}`));
       const number = typeof meta.SeriesNumber === "number" ? meta.SeriesNumber : undefined;
@@ -219,10 +229,63 @@ export async function readDicomFolder(dir: string, options: DicomReadOptions = {
         converter: `${meta.ConversionSoftware ?? "dcm2niix"} ${meta.ConversionSoftwareVersion ?? ""}`.trim(),
         name: safe(`${number ?? "x"}_${description ?? ""}`) || "series",
         warnings: w,
+        equidistant,
       });
     }
   } finally {
     clear(mod, "/out");
   }
   return series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
+}
+
+/** The marker of a series path: `DIR#series=N[+gaps]/NAME`. */
+const SERIES_PATH = /^(.*)#series=(\d+)(\+gaps)?\/([^/]*)$/;
+
+/**
+ * A path naming one series of a DICOM folder, `DIR#series=N[+gaps]/NAME`:
+ * an input of a batch whose base name (`NAME`, from series number and
+ * description) names its outputs; {@linkcode readDicomVolume} reads it.
+ */
+export function seriesPath(dir: string, s: Pick<DicomInfo, "seriesNumber" | "name">, allowGaps = false): string {
+  return `${dir.replace(/\/+$/, "")}#series=${s.seriesNumber ?? 0}${allowGaps ? "+gaps" : ""}/${s.name}`;
+}
+
+/** The folder, series number and gap choice of a series path, or undefined. */
+export function parseSeriesPath(path: string): { dir: string; series: number; allowGaps: boolean } | undefined {
+  const m = path.match(SERIES_PATH);
+  return m ? { dir: m[1], series: Number(m[2]), allowGaps: m[3] !== undefined } : undefined;
+}
+
+/** Whether `path` is a series path or a folder holding DICOM files. */
+export async function isDicomInput(path: string): Promise<boolean> {
+  return parseSeriesPath(path) !== undefined || await isDicomFolder(path);
+}
+
+const infos = new Map<string, DicomInfo>();
+
+/** What {@linkcode readDicomVolume} read at `path` in this process (for `--report`), or undefined. */
+export function dicomInfoOf(path: string): DicomInfo | undefined {
+  return infos.get(path);
+}
+
+/**
+ * Reads one volume from a series path or a DICOM folder holding one series
+ * (a folder with several names them and asks for one).
+ */
+export async function readDicomVolume(path: string, options: DicomReadOptions = {}): Promise<Volume> {
+  const sp = parseSeriesPath(path);
+  const dir = sp?.dir ?? path;
+  const got = await readDicomFolder(dir, {
+    ...options,
+    series: sp?.series ?? options.series,
+    allowGaps: sp?.allowGaps || options.allowGaps,
+  });
+  if (got.length === 0) throw new InputError(dir, `no DICOM series ${sp?.series ?? options.series}`, 66);
+  if (got.length > 1) {
+    const names = got.map((s) => `${s.seriesNumber ?? "?"} "${s.description ?? ""}"`).join(", ");
+    throw new InputError(dir, `holds ${got.length} DICOM series (${names}): pick one with --series N`, 64);
+  }
+  const { volume, ...info } = got[0];
+  infos.set(path, info);
+  return volume;
 }

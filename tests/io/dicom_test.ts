@@ -1,10 +1,8 @@
-import { invert } from "../../lib/geometry/affine.ts";
 import { defaultHeader } from "../../lib/io/volume.ts";
 import { dicomFiles, isDicomFile, isDicomFolder, readDicomFolder } from "../../lib/io/dicom.ts";
-import type { Volume } from "../../lib/core/types.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir, withEnv } from "../_fixtures.ts";
-import { type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
+import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
 
 /** Deterministic signed 16-bit values covering negatives. */
 function stored(n: number, seed: number): Int16Array {
@@ -34,31 +32,6 @@ function spec(over: Partial<SeriesSpec>): SeriesSpec {
     uid: "1.2.826.0.1.3680043.9.7777.3",
     ...over,
   };
-}
-
-/**
- * Every source voxel lands on an integer voxel of `got` within 1e-3 mm and
- * holds the same value (so `got` is the source after a reorientation).
- */
-function assertSameImage(got: Volume, src: Volume): void {
-  assertEquals(got.dims.slice(0, 3).reduce((a, b) => a * b), src.dims.slice(0, 3).reduce((a, b) => a * b));
-  const inv = invert(got.affine);
-  const [nx, ny] = src.dims, [gx, gy, gz] = got.dims;
-  let worst = 0;
-  for (let i = 0; i < src.data.length; i++) {
-    const v = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))];
-    const w = [0, 1, 2].map((r) =>
-      src.affine[r][0] * v[0] + src.affine[r][1] * v[1] + src.affine[r][2] * v[2] + src.affine[r][3]
-    );
-    const g = [0, 1, 2].map((r) => Math.round(inv[r][0] * w[0] + inv[r][1] * w[1] + inv[r][2] * w[2] + inv[r][3]));
-    assert(g[0] >= 0 && g[0] < gx && g[1] >= 0 && g[1] < gy && g[2] >= 0 && g[2] < gz, `voxel ${v} inside`);
-    const back = [0, 1, 2].map((r) =>
-      got.affine[r][0] * g[0] + got.affine[r][1] * g[1] + got.affine[r][2] * g[2] + got.affine[r][3]
-    );
-    worst = Math.max(worst, ...back.map((b, k) => Math.abs(b - w[k])));
-    assertEquals(got.data[g[0] + gx * (g[1] + gy * g[2])], src.data[i], `value at source voxel ${v}`);
-  }
-  assert(worst < 1e-3, `affine within 1e-3 mm (worst ${worst})`);
 }
 
 Deno.test("DICOM files are recognised by content, not extension", async () => {

@@ -1,7 +1,7 @@
 import { defaultHeader } from "../../lib/io/volume.ts";
 import { dicomFiles, isDicomFile, isDicomFolder, readDicomFolder } from "../../lib/io/dicom.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { tempDir, withEnv } from "../_fixtures.ts";
+import { haveFile, tempDir, withEnv } from "../_fixtures.ts";
 import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
 
 /** Deterministic signed 16-bit values covering negatives. */
@@ -115,3 +115,27 @@ Deno.test("DICOM input: no DICOM files, and the size ceiling, are one-line error
     await assertRejects(() => readDicomFolder(d.path), /DICOM files sum to \d+ bytes; the limit is 1024 bytes/);
   });
 });
+
+for (const [tool, what] of [["dcmcjpeg", "JPEG lossless"], ["dcmcjpls", "JPEG-LS lossless"]] as const) {
+  Deno.test({
+    name: `a ${what} copy (dcmtk's ${tool}) reads as the uncompressed series`,
+    ignore: !haveFile(`/usr/bin/${tool}`),
+    fn: async () => {
+      await using d = await tempDir();
+      const plain = `${d.path}/plain`, packed = `${d.path}/packed`;
+      await Deno.mkdir(plain);
+      await Deno.mkdir(packed);
+      const sp = spec({ description: what });
+      for (const name of await writeSeries(plain, sp)) {
+        const r = await new Deno.Command(`/usr/bin/${tool}`, { args: [`${plain}/${name}`, `${packed}/${name}`] })
+          .output();
+        assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+      }
+      const bytes = await Deno.readFile(`${packed}/0.dcm`);
+      const syntax = new TextDecoder().decode(bytes.subarray(132, 400));
+      assert(syntax.includes(tool === "dcmcjpeg" ? "1.2.840.10008.1.2.4.70" : "1.2.840.10008.1.2.4.80"), "compressed");
+      const [one] = await readDicomFolder(packed);
+      assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
+    },
+  });
+}

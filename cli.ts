@@ -44,7 +44,14 @@ import { progressPrinter } from "./lib/cards/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
-import { dicomInfoOf, isDicomFolder, parseSeriesPath, readDicomFolder, seriesPath } from "./lib/io/dicom.ts";
+import {
+  dicomInfoOf,
+  isDicomFolder,
+  parseSeriesPath,
+  primeSeries,
+  readDicomFolder,
+  seriesPath,
+} from "./lib/io/dicom.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
 import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
@@ -322,7 +329,9 @@ async function dicomSeriesInputs(opts: CliOptions, progress: ProgressReporter): 
       progress.line(`series ${s.seriesNumber}: dcm2niix's equidistant volume (${s.warnings.join("; ")})`);
     }
   }
-  return all.map((s) => seriesPath(dir, s, gaps));
+  const paths = all.map((s) => seriesPath(dir, s, gaps));
+  if (all.length === 1) primeSeries(paths[0], all[0]); // a single run reads it without converting again
+  return paths;
 }
 
 async function runFolder(

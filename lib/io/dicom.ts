@@ -142,6 +142,11 @@ function warningsByOutput(lines: string[]): Map<string, string[]> {
   return out;
 }
 
+function gapError(dir: string, label: string, gaps: string[], fillable: boolean): InputError {
+  const hint = fillable ? "; --dicom-allow-gaps takes dcm2niix's equidistant volume" : "";
+  return new InputError(dir, `${label}: slices are not one regular grid (${gaps.join("; ")})${hint}`);
+}
+
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "");
 
 /**
@@ -206,14 +211,7 @@ export async function readDicomFolder(dir: string, options: DicomReadOptions = {
       let file = `${base}.nii`;
       if (gaps.length > 0) {
         const eq = parts.find((n) => /_Eq_\d+\.nii$/.test(n));
-        if (!options.allowGaps || !eq) {
-          throw new InputError(
-            dir,
-            `${label}: slices are not one regular grid (${gaps.join("; ")})${
-              eq ? "; --dicom-allow-gaps takes dcm2niix's equidistant volume" : ""
-            }`,
-          );
-        }
+        if (!options.allowGaps || !eq) throw gapError(dir, label, gaps, eq !== undefined);
         file = eq;
       }
       const equidistant = file !== `${base}.nii`;
@@ -262,6 +260,17 @@ export async function isDicomInput(path: string): Promise<boolean> {
 }
 
 const infos = new Map<string, DicomInfo>();
+const primed = new Map<string, DicomSeries>();
+
+/**
+ * Keeps a series a listing already converted (read with gaps allowed) so
+ * that the next {@linkcode readDicomVolume} of `path` takes it instead of
+ * converting the folder again; the geometry guard still applies then.
+ */
+export function primeSeries(path: string, series: DicomSeries): void {
+  primed.clear(); // one at a time: memory stays that of one volume
+  primed.set(path, series);
+}
 
 /** What {@linkcode readDicomVolume} read at `path` in this process (for `--report`), or undefined. */
 export function dicomInfoOf(path: string): DicomInfo | undefined {
@@ -275,6 +284,18 @@ export function dicomInfoOf(path: string): DicomInfo | undefined {
 export async function readDicomVolume(path: string, options: DicomReadOptions = {}): Promise<Volume> {
   const sp = parseSeriesPath(path);
   const dir = sp?.dir ?? path;
+  const hit = primed.get(path);
+  if (hit) {
+    primed.delete(path);
+    const gaps = hit.warnings.filter((l) => GAP_WARNING.test(l));
+    if (hit.equidistant && !(sp?.allowGaps || options.allowGaps)) {
+      const label = `series ${hit.seriesNumber ?? "?"}${hit.description ? ` "${hit.description}"` : ""}`;
+      throw gapError(dir, label, gaps, true);
+    }
+    const { volume, ...info } = hit;
+    infos.set(path, info);
+    return volume;
+  }
   const got = await readDicomFolder(dir, {
     ...options,
     series: sp?.series ?? options.series,

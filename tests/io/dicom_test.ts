@@ -1,5 +1,15 @@
 import { defaultHeader } from "../../lib/io/volume.ts";
-import { dicomFiles, isDicomFile, isDicomFolder, readDicomFolder } from "../../lib/io/dicom.ts";
+import {
+  dicomFiles,
+  dicomInfoOf,
+  isDicomFile,
+  isDicomFolder,
+  parseSeriesPath,
+  primeSeries,
+  readDicomFolder,
+  readDicomVolume,
+  seriesPath,
+} from "../../lib/io/dicom.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { haveFile, tempDir, withEnv } from "../_fixtures.ts";
 import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
@@ -139,3 +149,22 @@ for (const [tool, what] of [["dcmcjpeg", "JPEG lossless"], ["dcmcjpls", "JPEG-LS
     },
   });
 }
+
+Deno.test("a primed series is read once without converting again; the gap guard still applies to it", async () => {
+  await using d = await tempDir();
+  const dir = `${d.path}/s`;
+  await Deno.mkdir(dir);
+  const sp = spec({ skip: [4] });
+  await writeSeries(dir, sp);
+  const [listed] = await readDicomFolder(dir, { allowGaps: true });
+  assert(listed.equidistant);
+  const strict = seriesPath(dir, listed), lax = seriesPath(dir, listed, true);
+  assertEquals(parseSeriesPath(lax), { dir, series: 3, allowGaps: true });
+  primeSeries(strict, listed);
+  await assertRejects(() => readDicomVolume(strict), /series 3 "ax t1": slices are not one regular grid/);
+  primeSeries(lax, listed);
+  await Deno.remove(dir, { recursive: true }); // read from the primed series, not the (gone) folder
+  assertEquals((await readDicomVolume(lax)).dims, listed.volume.dims);
+  assertEquals(dicomInfoOf(lax)?.uid, sp.uid);
+  await assertRejects(() => readDicomVolume(lax), /cannot read the folder/); // taken once
+});

@@ -15,6 +15,7 @@ import {
   batchOutput,
   type BatchSummary,
   checkBatchCollisions,
+  isScan,
   listInputs,
   parseShard,
   runBatch,
@@ -43,6 +44,14 @@ import { progressPrinter } from "./lib/cards/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
+import {
+  dicomInfoOf,
+  isDicomFolder,
+  parseSeriesPath,
+  primeSeries,
+  readDicomFolder,
+  seriesPath,
+} from "./lib/io/dicom.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
 import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
@@ -111,7 +120,7 @@ async function checkOutput(opts: CliOptions, input: string, output: string): Pro
   for (const p of splitChannels(input)) {
     if (resolve(p) === out) throw new UsageError(`output ${output} is the input`);
     try {
-      await Deno.stat(p);
+      await Deno.stat(parseSeriesPath(p)?.dir ?? p);
     } catch (e) {
       throw new SiamizeError(`${p}: cannot read (${errorText(e)})`, 66);
     }
@@ -254,7 +263,7 @@ async function segmentOne(
         `total ${fmtSeconds(wall)}; peak RSS ${formatPeakRss(peakRss())}`,
     );
     if (opts.report) {
-      const rep = buildReport(input, staged, r, writeSeconds, wall);
+      const rep = buildReport(input, staged, r, writeSeconds, wall, dicomInfoOf(input));
       await set.add(opts.report, new TextEncoder().encode(JSON.stringify(rep, null, 2) + "\n"));
     }
     const written = (await set.commit()).filter((p) => p !== opts.report);
@@ -294,7 +303,44 @@ function reportBatch(
   return summary.failed.length ? EXIT_FAILURE : 0;
 }
 
-async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, signal?: AbortSignal): Promise<number> {
+/** Whether `-i` is a folder of DICOM files (and holds no NIfTI/JNIfTI scans, which take precedence). */
+async function isDicomOnlyFolder(path: string): Promise<boolean> {
+  if (!(await isDirectory(path))) return false;
+  for await (const e of Deno.readDir(path)) if (e.isFile && isScan(e.name)) return false;
+  return await isDicomFolder(path);
+}
+
+/**
+ * The series of a DICOM folder as inputs (series paths, named from series
+ * number and description), `--series N` picking one; dcm2niix's log goes
+ * to `-v`.
+ */
+async function dicomSeriesInputs(opts: CliOptions, progress: ProgressReporter): Promise<string[]> {
+  const dir = opts.input!;
+  const log = (l: string) => opts.verbose && progress.line(`dcm2niix: ${l}`);
+  // listing: gaps are allowed here so that a bad series fails only itself when it is read
+  const all = await readDicomFolder(dir, { allowGaps: true, log, series: opts.series });
+  if (all.length === 0) {
+    throw new SiamizeError(`-i ${dir}: no DICOM series ${opts.series} (--series)`, 66);
+  }
+  const gaps = opts.dicomAllowGaps === true;
+  for (const s of all) {
+    if (s.equidistant && gaps) {
+      progress.line(`series ${s.seriesNumber}: dcm2niix's equidistant volume (${s.warnings.join("; ")})`);
+    }
+  }
+  const paths = all.map((s) => seriesPath(dir, s, gaps));
+  if (all.length === 1) primeSeries(paths[0], all[0]); // a single run reads it without converting again
+  return paths;
+}
+
+async function runFolder(
+  opts: CliOptions,
+  io: Io,
+  progress: ProgressReporter,
+  signal?: AbortSignal,
+  preset?: string[],
+): Promise<number> {
   if (opts.qc) throw new UsageError("--qc names one picture: use it with a single input");
   if (opts.report) throw new UsageError("--report names one file: use it with a single input");
   if (opts.tpmOut) {
@@ -303,7 +349,7 @@ async function runFolder(opts: CliOptions, io: Io, progress: ProgressReporter, s
   if (formatOf(opts.output!)) {
     throw new UsageError(`-i ${opts.input} is a batch: -o must name an output folder, not the file ${opts.output}`);
   }
-  let inputs = await listInputs(opts.input!);
+  let inputs = preset ?? await listInputs(opts.input!);
   // Multi-channel cards: one input per subject, its channels found by suffix.
   const grouped = opts.card ? folderChannelInputs(inputs, await resolveCard(opts.card)) : undefined;
   if (grouped) {
@@ -439,11 +485,17 @@ async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<
     const progress = makeProgress(io, opts);
     // A bad card (weights names, URLs) is refused before anything is created or downloaded.
     if (opts.card) await resolveCard(opts.card);
-    if (opts.input!.startsWith("@") || await isDirectory(opts.input!)) {
+    let dicomInputs: string[] | undefined;
+    if (!opts.input!.startsWith("@") && await isDicomOnlyFolder(opts.input!)) {
+      dicomInputs = await dicomSeriesInputs(opts, progress);
+      if (dicomInputs.length === 1) opts.input = dicomInputs[0];
+      else return await runFolder(opts, io, progress, signal, dicomInputs);
+    } else if (opts.series !== undefined) throw new UsageError("--series picks a series of a folder of DICOM files");
+    if (!dicomInputs && (opts.input!.startsWith("@") || await isDirectory(opts.input!))) {
       return await runFolder(opts, io, progress, signal);
     }
     if (opts.shard) throw new UsageError("--shard needs a folder or @list as input");
-    if (!formatOf(opts.input!) && !(await exists(opts.input!))) {
+    if (!formatOf(opts.input!) && !parseSeriesPath(opts.input!) && !(await exists(opts.input!))) {
       throw new SiamizeError(`-i ${opts.input}: no such file or folder`, 66);
     }
     await checkOutput(opts, opts.input!, opts.output!);

@@ -101,7 +101,8 @@ export { samriNifti, samriPng } from "./lib/prompt/write.ts";
 
 /**
  * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's
- * choice of affine) or `.jnii` / `.bnii` (JNIfTI).
+ * choice of affine), `.jnii` / `.bnii` (JNIfTI), or a folder of DICOM files
+ * holding one series (converted by dcm2niix's WASM build; see lib/io/dicom.ts).
  *
  * @example
  * ```ts

@@ -98,6 +98,10 @@ export interface CliOptions {
   overwrite: boolean;
   /** `--report`: write a JSON run record here. */
   report?: string;
+  /** `--series N`: of a DICOM folder, only the series with this SeriesNumber. */
+  series?: number;
+  /** `--dicom-allow-gaps`: take dcm2niix's equidistant volume for a DICOM series with gaps. */
+  dicomAllowGaps?: boolean;
   /** `-v`. */
   verbose: boolean;
   /** `-q`. */
@@ -164,6 +168,8 @@ const SPEC = {
   vol: { type: "string" },
   qc: { type: "string" },
   report: { type: "string" },
+  series: { type: "string" },
+  "dicom-allow-gaps": { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
@@ -198,7 +204,11 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
                [--session-label S …|FILE] [--bids-suffix T1w,T2w]
                [--skip_bids_validator] [options, before or after]
 
-  -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii)
+  -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii, or a folder of
+                         DICOM files: one series per input, several a batch)
+      --series N         DICOM: only the series with SeriesNumber N
+      --dicom-allow-gaps DICOM: take dcm2niix's equidistant volume for a series
+                         with missing slices or varying spacing (default: refuse)
   -o, --output FILE      output label image (.nii, .nii.gz, .jnii, .bnii)
   -M, --models LIST      models, comma-separated: fold digits 0-4, ranges
                          such as 0:4, "all", file names in the cache, or
@@ -404,6 +414,8 @@ export function parseCli(argv: string[], { requireIO = true }: { requireIO?: boo
     vol: s("vol"),
     qc: s("qc"),
     report: s("report"),
+    series: s("series") !== undefined ? nonNegativeInt("--series", s("series")!) : undefined,
+    dicomAllowGaps: b("dicom-allow-gaps"),
     verbose: b("verbose"),
     quiet: b("quiet"),
     help: b("help"),

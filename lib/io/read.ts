@@ -8,6 +8,7 @@ import { InputError } from "../core/errors.ts";
 import { encodeJnifti, type JniftiWriteOptions, readJnifti, writeJnifti } from "./jnifti.ts";
 import { encodeNifti, readNifti, type ReadOptions, writeNifti, type WriteOptions } from "./nifti.ts";
 import { compress } from "./gzip.ts";
+import { isDicomInput, readDicomVolume } from "./dicom.ts";
 import { type Volume } from "../core/types.ts";
 
 /** Volume file formats. */
@@ -22,9 +23,13 @@ export function formatOf(path: string): VolumeFormat | undefined {
   return undefined;
 }
 
-/** Reads NIfTI or JNIfTI by extension (NIfTI for anything else). */
+/**
+ * Reads NIfTI or JNIfTI by extension, a DICOM series (a folder of DICOM
+ * files holding one series, or a series path of a batch), else NIfTI.
+ */
 export async function readVolume(path: string, options: ReadOptions = {}): Promise<Volume> {
   const f = formatOf(path);
+  if (!f && await isDicomInput(path)) return readDicomVolume(path);
   if (f === "jnii" || f === "bnii") {
     const v = await readJnifti(path);
     if (v.dims.length > 3 && !options.allow4D) {

@@ -7,6 +7,7 @@ import denoJson from "../../deno.json" with { type: "json" };
 import * as ort from "../engine/_onnxruntime.ts";
 import process from "node:process";
 import type { SegmentResult } from "./segment.ts";
+import type { DicomInfo } from "../io/dicom.ts";
 
 /**
  * This package's version (from deno.json).
@@ -49,6 +50,15 @@ export function formatPeakRss(bytes: number | undefined): string {
 export interface RunReport {
   tool: { name: string; version: string; deno: string; onnxruntime: string };
   input: string;
+  /** For a DICOM input: the series (number, description, UID), its converter and version, and whether gaps were filled. */
+  dicom?: {
+    seriesNumber: number | null;
+    description: string | null;
+    uid: string | null;
+    converter: string;
+    equidistant: boolean;
+    warnings: string[];
+  };
   outputs: string[];
   /** The model files that ran: path, file name and SHA-256. */
   models: SegmentResult["modelFiles"];
@@ -76,6 +86,7 @@ export function buildReport(
   r: SegmentResult,
   writeSeconds: number,
   wallSeconds: number,
+  dicom?: DicomInfo,
 ): RunReport {
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
@@ -86,6 +97,16 @@ export function buildReport(
       onnxruntime: ort.env.versions?.common ?? "unknown",
     },
     input,
+    ...(dicom && {
+      dicom: {
+        seriesNumber: dicom.seriesNumber ?? null,
+        description: dicom.description ?? null,
+        uid: dicom.uid ?? null,
+        converter: dicom.converter,
+        equidistant: dicom.equidistant,
+        warnings: dicom.warnings,
+      },
+    }),
     outputs,
     models: r.modelFiles,
     provider: r.provider,

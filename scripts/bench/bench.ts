@@ -27,6 +27,8 @@
  *   outside the network, nnU-Net's options, folds' sessions, the ConvTranspose rewrite on the
  *   CPU (see `bench_tiles.ts`; `--patch` sets the last one's tile)
  *
+ * - `dicom`: a generated 180-slice DICOM series read in-process through dcm2niix's WASM (`bench_dicom.ts`)
+ *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
  * @module
@@ -69,6 +71,7 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
     "instance-norm",
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
+  ["dicom", "a generated 180-slice DICOM series converted in-process by dcm2niix's WASM, against .nii/.nii.gz"],
 ];
 
 export const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
@@ -93,6 +96,7 @@ import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
 import { benchSamri } from "./bench_samri.ts";
+import { benchDicom } from "./bench_dicom.ts";
 import { samPaths } from "../builders/make_model.ts";
 import { benchTiles } from "./bench_tiles.ts";
 
@@ -294,6 +298,7 @@ if (import.meta.main) {
   ];
   if (cases.includes("gzip")) lines.push(...await benchGzip(input, runs));
   if (cases.includes("instance-norm")) lines.push(...await benchInstanceNorm(runs, values.threads));
+  if (cases.includes("dicom")) lines.push(...await benchDicom(runs));
   if (cases.includes("stages")) {
     lines.push(...await benchStages(input, runs, Number(values.threads ?? navigator.hardwareConcurrency)));
   }

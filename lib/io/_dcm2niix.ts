@@ -1,0 +1,45 @@
+/**
+ * The one place that loads dcm2niix's WASM build (the "jpeg" build with
+ * OpenJPEG and CharLS, pinned in deno.json's imports as `@niivue/dcm2niix`).
+ * The package exports only a Worker wrapper that converts once per
+ * instance; this loads the sibling Emscripten module itself so that one
+ * instance converts many series through its virtual file system.
+ *
+ * @module
+ */
+
+/** The parts of the Emscripten module this project drives. */
+export interface Dcm2niixModule {
+  /** Runs dcm2niix's `main` with these arguments; returns its exit code. */
+  callMain(args: string[]): number;
+  /** Emscripten's in-memory file system. */
+  FS: {
+    mkdir(path: string): void;
+    writeFile(path: string, data: Uint8Array): void;
+    readFile(path: string): Uint8Array;
+    readdir(path: string): string[];
+    unlink(path: string): void;
+    rmdir(path: string): void;
+    isDir(mode: number): boolean;
+    stat(path: string): { mode: number };
+  };
+}
+
+/** The WASM heap ceiling of this build (32-bit addresses): 2 GiB. */
+export const WASM_HEAP_BYTES = 2 * 2 ** 30;
+
+/**
+ * A fresh dcm2niix instance whose stdout and stderr lines go to `log`
+ * (stderr lines prefixed with `"! "`).
+ */
+export async function loadDcm2niix(log: string[]): Promise<Dcm2niixModule> {
+  const wrapper = import.meta.resolve("@niivue/dcm2niix");
+  const url = new URL("./dcm2niix.jpeg.js", wrapper).href;
+  const { default: factory } = await import(url) as {
+    default: (o: Record<string, unknown>) => Promise<Dcm2niixModule>;
+  };
+  return await factory({
+    print: (s: string) => log.push(s),
+    printErr: (s: string) => log.push(`! ${s}`),
+  });
+}

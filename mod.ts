@@ -22,12 +22,14 @@ import {
   type VolumeWriteOptions,
   writeVolume as writeAny,
 } from "./lib/io/read.ts";
-import type { ReadOptions, Volume } from "./lib/io/nifti.ts";
+import type { ReadOptions } from "./lib/io/nifti.ts";
+import type { Volume } from "./lib/core/types.ts";
 
-export type { DataType, NiftiHeader, ReadOptions, Volume, VoxelArray, WriteOptions } from "./lib/io/nifti.ts";
+export type { DataType, NiftiHeader, Volume, VoxelArray } from "./lib/core/types.ts";
+export type { ReadOptions, WriteOptions } from "./lib/io/nifti.ts";
 export type { VolumeFormat, VolumeWriteOptions } from "./lib/io/read.ts";
-export { makeVolume } from "./lib/io/nifti.ts";
-export type { Affine } from "./lib/geometry/affine.ts";
+export { makeVolume } from "./lib/io/volume.ts";
+export type { Affine } from "./lib/core/types.ts";
 export {
   axcodes,
   fromCanonical,

@@ -6,7 +6,8 @@
  * @module
  */
 import { fromFileUrl, join } from "../lib/core/_std.ts";
-import { makeVolume, writeNifti } from "../lib/io/nifti.ts";
+import { makeVolume } from "../lib/io/volume.ts";
+import { writeNifti } from "../lib/io/nifti.ts";
 
 /** Repository root. */
 export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));

@@ -37,9 +37,6 @@ function wrap(text: string, indent: string, width = 80): string {
   return lines.map((l) => indent + l).join("\n");
 }
 
-// moved to lib/core/types.ts; re-exported for lib/run/segment.ts, cli.ts and older importers
-export { type Compute, COMPUTE_CHOICES, type Format, FORMAT_CHOICES, parsePatch } from "../core/types.ts";
-
 /** Everything the command line can say, validated. */
 export interface CliOptions {
   /** `-i`: input scan. */

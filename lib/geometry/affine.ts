@@ -7,9 +7,6 @@
 
 import type { Affine } from "../core/types.ts";
 
-// moved to lib/core/types.ts
-export type { Affine } from "../core/types.ts";
-
 /** The 4x4 identity. */
 export function identity(): Affine {
   return [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];

@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { type Affine, invert, multiply } from "./affine.ts";
+import { type Affine } from "../core/types.ts";
+import { invert, multiply } from "./affine.ts";
 import { roundHalfEven } from "./resample.ts";
 
 /** A voxel grid: (i, j, k) sizes and its voxel-to-world affine. */

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Affine, identity, multiply, polarOrthogonal } from "./affine.ts";
+import { type Affine } from "../core/types.ts";
+import { identity, multiply, polarOrthogonal } from "./affine.ts";
 import type { VoxelArray } from "../core/types.ts";
 
 /**

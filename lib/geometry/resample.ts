@@ -16,9 +16,6 @@
 
 import type { Shape3 } from "../core/types.ts";
 
-// moved to lib/core/types.ts; re-exported for the pipeline files
-export type { Shape3 } from "../core/types.ts";
-
 /** Python's `round()` (half to even). */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { type Affine, affineToQuaternion, det3, identity } from "../geometry/affine.ts";
+import { type Affine } from "../core/types.ts";
+import { affineToQuaternion, det3, identity } from "../geometry/affine.ts";
 import { BJArray, BJDataError, type BJValue, decodeBJData, encodeBJData, type Endian } from "./bjdata.ts";
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";

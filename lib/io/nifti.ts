@@ -22,14 +22,9 @@ import {
   parseHeader,
 } from "./nifti_header.ts";
 
-// moved to lib/core/types.ts; re-exported so existing importers keep working
-export type { DataType, NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
 import { errorText, writeFileAtomic } from "../core/fsutil.ts";
 import { compress, gunzipBounded, inflateChunks, InflateLimitError, isGzip, MAX_DEFLATE_RATIO } from "./gzip.ts";
 import { bytesText, ceilingText, checkInputFile, maxInputBytes } from "../core/limits.ts";
-
-// moved to lib/io/volume.ts; re-exported for the pipeline files and older importers
-export { defaultHeader, makeVolume } from "./volume.ts";
 
 // moved to lib/io/nifti_header.ts (the offset table and the header checks); re-exported here
 export { checkQuaternion, DATATYPE_CODES, headerAffine } from "./nifti_header.ts";

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type Affine, identity, quaternionToAffine } from "../geometry/affine.ts";
+import { type Affine } from "../core/types.ts";
+import { identity, quaternionToAffine } from "../geometry/affine.ts";
 import { InputError } from "../core/errors.ts";
 import type { DataType, NiftiHeader } from "../core/types.ts";
 

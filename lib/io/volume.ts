@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Affine, affineToQuaternion, identity, voxelSizes } from "../geometry/affine.ts";
+import { type Affine } from "../core/types.ts";
+import { affineToQuaternion, identity, voxelSizes } from "../geometry/affine.ts";
 import type { NiftiHeader, Volume, VoxelArray } from "../core/types.ts";
 
 /** A fresh header for a volume that came from nowhere (e.g. generated). */

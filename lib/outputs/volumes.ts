@@ -27,7 +27,7 @@ export interface VolumeRow {
  *
  * @example
  * ```ts
- * import { makeVolume } from "../io/nifti.ts";
+ * import { makeVolume } from "../io/volume.ts";
  * import { SIAM_V03 } from "../cards/shipped.ts";
  * import { tissueVolumes } from "./volumes.ts";
  *

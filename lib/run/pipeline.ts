@@ -19,7 +19,8 @@
  *
  * @module
  */
-import { type Affine, multiply } from "../geometry/affine.ts";
+import { type Affine } from "../core/types.ts";
+import { multiply } from "../geometry/affine.ts";
 import { type Box, boxShape, cropTo, pasteInto } from "../geometry/crop.ts";
 import { InputError } from "../core/errors.ts";
 import { bytesText, ceilingText, maxInputBytes } from "../core/limits.ts";

@@ -13,7 +13,8 @@
  */
 import { join } from "../../lib/core/_std.ts";
 import { ROOT } from "./_common.ts";
-import { makeVolume, writeNifti } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
+import { writeNifti } from "../../lib/io/nifti.ts";
 import { buildResEncUNet } from "../builders/model_builder.ts";
 
 /** One CLI bench case: input (possibly comma-separated channels), model and extra flags. */

@@ -7,7 +7,8 @@
  */
 import * as ort from "onnxruntime-node";
 import { join } from "../../lib/core/_std.ts";
-import { makeVolume, readNifti, writeNifti } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
+import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { zscoreNonzeroInPlace } from "../../lib/numerics/normalize.ts";
 import { makeModel } from "../../scripts/builders/make_model.ts";
 import { assert, assertEquals } from "../_assert.ts";

@@ -185,7 +185,8 @@ Deno.test("the real process: exit codes and stderr of `deno run cli.ts`", async 
 
 Deno.test("a BraTS folder: a subject missing a channel is reported and counted as skipped in the summary", async () => {
   const { makeModel } = await import("../../scripts/builders/make_model.ts");
-  const { makeVolume, writeNifti } = await import("../../lib/io/nifti.ts");
+  const { writeNifti } = await import("../../lib/io/nifti.ts");
+  const { makeVolume } = await import("../../lib/io/volume.ts");
   await using dir = await tempDir();
   const scans = join(dir.path, "brats");
   await Deno.mkdir(scans);

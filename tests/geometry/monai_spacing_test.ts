@@ -11,7 +11,7 @@ import { windowStarts } from "../../lib/inference/window.ts";
 import { padding, padVolume } from "../../lib/inference/tiling.ts";
 import { ortBackend } from "../../lib/engine/ort.ts";
 import type { Shape3, Volume } from "../../lib/core/types.ts";
-import { makeVolume } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
 
 const DIR = join(GOLDEN, "monai");
 const facts = JSON.parse(await Deno.readTextFile(join(DIR, "ct_small.json")));

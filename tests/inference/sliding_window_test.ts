@@ -1,4 +1,4 @@
-import type { Shape3 } from "../../lib/geometry/resample.ts";
+import type { Shape3 } from "../../lib/core/types.ts";
 import { gaussianMap, LogitAccumulator, type TilePredictor, tileStarts } from "../../lib/inference/tiling.ts";
 import { type Fold, runWindows, type WindowRunOptions } from "../../lib/inference/sliding_window.ts";
 import { type Inference, planWindows } from "../../lib/inference/window.ts";

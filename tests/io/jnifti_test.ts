@@ -3,7 +3,7 @@ import { affineToQuaternion } from "../../lib/geometry/affine.ts";
 import { InputError } from "../../lib/core/errors.ts";
 import { readVolume, writeVolume } from "../../lib/io/read.ts";
 import { escapeControlsInStrings, parseJnifti } from "../../lib/io/jnifti.ts";
-import { makeVolume } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "../_assert.ts";
 import { arr, asBigEndian, bj, int, obj, str, typed, typedNd } from "../_bjbytes.ts";
 import { havePython, PYTHON, tempDir } from "../_fixtures.ts";

@@ -2,7 +2,8 @@ import * as niftiReader from "nifti-reader-js";
 import { join } from "../../lib/core/_std.ts";
 import { affineToQuaternion, quaternionToAffine } from "../../lib/geometry/affine.ts";
 import { InputError } from "../../lib/core/errors.ts";
-import { encodeNifti, makeVolume, readNifti, writeNifti } from "../../lib/io/nifti.ts";
+import { encodeNifti, readNifti, writeNifti } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "../_assert.ts";
 import {
   CH2,

@@ -3,7 +3,8 @@ import { crc32 } from "../../lib/io/png.ts";
 import { compress } from "../../lib/io/gzip.ts";
 import { decodePng } from "../../lib/io/png_decode.ts";
 import { parseNifti } from "../../lib/io/nifti.ts";
-import { encodeNifti, makeVolume } from "../../lib/io/nifti.ts";
+import { encodeNifti } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

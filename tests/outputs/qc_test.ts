@@ -1,6 +1,7 @@
 import { join } from "../../lib/core/_std.ts";
 import { SIAM_V03 } from "../../lib/cards/shipped.ts";
-import { makeVolume, readNifti } from "../../lib/io/nifti.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
+import { readNifti } from "../../lib/io/nifti.ts";
 import { MARKER_COLOR, presentClasses, qcImage } from "../../lib/outputs/qc.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { GOLDEN } from "../_fixtures.ts";

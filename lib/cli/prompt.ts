@@ -86,6 +86,20 @@ async function checkModels(paths: [string, string], card: PromptCard, given: boo
   }
 }
 
+/** The card's two networks as `-M` names them (checked to exist), opened with the embeddings cache unless `--no-cache`. */
+async function openPrompter(o: PromptCliOptions, card: PromptCard, detail: (m: string) => void): Promise<Prompter> {
+  const models = modelPaths(o, card);
+  await checkModels(models, card, o.models !== undefined);
+  return await Prompter.open(card, {
+    models: { encoder: models[0], decoder: models[1] },
+    compute: o.compute,
+    gpu: o.gpu,
+    threads: o.threads,
+    cache: o.cache ? diskEmbeddingStore(models[0], { log: detail }) : undefined,
+    lazyEncoder: o.cache,
+  });
+}
+
 /** Runs `siamize prompt ARGS`; returns the exit code. */
 export async function runPrompt(argv: string[], io: PromptIo): Promise<number> {
   const o = parsePromptCli(argv);
@@ -123,17 +137,7 @@ export async function runPrompt(argv: string[], io: PromptIo): Promise<number> {
   const onGrid = o.slice !== undefined;
   const outs = await promptOutputs(o, !o.propagate);
   await checkNew([outs.nifti, outs.png], o.overwrite);
-  const models = modelPaths(o, card);
-  await checkModels(models, card, o.models !== undefined);
-
-  const prompter = await Prompter.open(card, {
-    models: { encoder: models[0], decoder: models[1] },
-    compute: o.compute,
-    gpu: o.gpu,
-    threads: o.threads,
-    cache: o.cache ? diskEmbeddingStore(models[0], { log: detail }) : undefined,
-    lazyEncoder: o.cache,
-  });
+  const prompter = await openPrompter(o, card, detail);
   try {
     detail(`${card.name}: ${W}x${H} slice, provider ${prompter.provider}`);
     const files: [string, Uint8Array][] = [];
@@ -219,16 +223,7 @@ async function runPromptsFile(o: PromptCliOptions, card: PromptCard, talk: Talk)
   }
   const outs = await promptOutputs({ ...o, png: false }, false);
   await checkNew([outs.nifti], o.overwrite);
-  const models = modelPaths(o, card);
-  await checkModels(models, card, o.models !== undefined);
-  const prompter = await Prompter.open(card, {
-    models: { encoder: models[0], decoder: models[1] },
-    compute: o.compute,
-    gpu: o.gpu,
-    threads: o.threads,
-    cache: o.cache ? diskEmbeddingStore(models[0], { log: talk.detail }) : undefined,
-    lazyEncoder: o.cache,
-  });
+  const prompter = await openPrompter(o, card, talk.detail);
   try {
     const d = dims3(vol);
     const labels = new Uint8Array(d[0] * d[1] * d[2]);

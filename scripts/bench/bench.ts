@@ -335,6 +335,7 @@ if (import.meta.main) {
     ...await benchSamri(cases, runs, Number(values.threads ?? navigator.hardwareConcurrency), async (preset) => {
       const paths = samPaths(join(CACHE, `${preset}.onnx`), false);
       if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
+        await Deno.mkdir(CACHE, { recursive: true });
         await makeModel(preset, join(CACHE, `${preset}.onnx`));
       }
       return paths;

@@ -6,11 +6,21 @@
  */
 import assert from "node:assert/strict";
 
-export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
-  assert.deepStrictEqual;
-export const assertStrictEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
-  assert.strictEqual;
-export const assert_: (value: unknown, message?: string) => asserts value = assert.ok;
+/** Asserts deep strict equality. */
+export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
+  if (message === undefined) assert.deepStrictEqual(actual, expected);
+  else assert.deepStrictEqual(actual, expected, message);
+}
+/** Asserts `Object.is` equality. */
+export function assertStrictEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
+  if (message === undefined) assert.strictEqual(actual, expected);
+  else assert.strictEqual(actual, expected, message);
+}
+/** Asserts a truthy value. */
+function assert_(value: unknown, message?: string): asserts value {
+  if (message === undefined) assert.ok(value);
+  else assert.ok(value, message);
+}
 export { assert_ as assert };
 
 /** Asserts `fn` rejects with an error whose message matches `pattern`. */
@@ -19,7 +29,8 @@ export async function assertRejects(fn: () => Promise<unknown>, pattern: RegExp,
     await fn();
   } catch (e) {
     const err = e as Error;
-    assert.match(err.message, pattern, message);
+    if (message === undefined) assert.match(err.message, pattern);
+    else assert.match(err.message, pattern, message);
     return err;
   }
   throw new assert.AssertionError({ message: message ?? `expected rejection matching ${pattern}` });
@@ -31,7 +42,8 @@ export function assertThrows(fn: () => unknown, pattern: RegExp, message?: strin
     fn();
   } catch (e) {
     const err = e as Error;
-    assert.match(err.message, pattern, message);
+    if (message === undefined) assert.match(err.message, pattern);
+    else assert.match(err.message, pattern, message);
     return err;
   }
   throw new assert.AssertionError({ message: message ?? `expected throw matching ${pattern}` });

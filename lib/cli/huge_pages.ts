@@ -1,0 +1,217 @@
+/**
+ * Large buffers on transparent huge pages, for the `siamize` command.
+ *
+ * The network's intermediate tensors and the tile accumulators are large
+ * (a SAM ViT-B global attention map is 805 MB; a MONAI CT tile's
+ * probabilities 387 MB), and ONNX Runtime allocates them with `malloc`
+ * afresh on every run (its CPU arena is off to bound the peak). Each new
+ * 4 KiB page costs a page fault; on virtual machines a fault can cost
+ * microseconds, and then faults, not arithmetic, take half the time (measured:
+ * `docs/performance.md#huge-pages`). glibc's `glibc.malloc.hugetlb=1`
+ * tunable asks for transparent huge pages on those allocations (2 MiB
+ * pages: 512 times fewer faults), but glibc reads tunables only when a
+ * process starts. So the command, when it is the main program on Linux
+ * with glibc and FFI allowed, re-executes itself once, at start-up and
+ * before anything is read or written, with the tunable added: the same
+ * process (`execve`: same PID, terminal and exit status), the same
+ * arguments. `SIAMIZE_HUGE_PAGES=0` turns it off; where it cannot run
+ * (another OS or C library, no FFI permission, the kernel's huge pages
+ * set to `never`), nothing changes; a program importing `mod.ts` can set
+ * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` itself before it starts. `siamize doctor` says whether it is on.
+ *
+ * @module
+ */
+
+/** The tunable this module adds. */
+export const HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1";
+
+/** What {@linkcode hugePagesPlan} decided. */
+export type HugePagesPlan =
+  | { exec: true; env: string[] }
+  | { exec: false; why: string };
+
+/** Inputs of {@linkcode hugePagesPlan}, read from `/proc` and `/sys`. */
+export interface ProcessFacts {
+  /** `Deno.build.os`. */
+  os: string;
+  /** The environment as `KEY=VALUE` entries (`/proc/self/environ`). */
+  environ: string[];
+  /** `/sys/kernel/mm/transparent_hugepage/enabled`, or undefined where unreadable (then tried anyway). */
+  thp?: string;
+  /** Whether the C library is glibc (the tunable's owner). */
+  glibc: boolean;
+}
+
+/**
+ * Whether to re-execute with huge pages, and the environment to do it
+ * with (pure: the decision alone, for tests).
+ */
+export function hugePagesPlan(f: ProcessFacts): HugePagesPlan {
+  if (f.os !== "linux") return { exec: false, why: `not on Linux (${f.os})` };
+  if (!f.glibc) return { exec: false, why: "the C library is not glibc" };
+  if (!f.environ.length || f.environ.some((e) => e.indexOf("=") < 1)) {
+    return { exec: false, why: "the environment could not be read" };
+  }
+  const get = (k: string) => f.environ.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+  if (get("SIAMIZE_HUGE_PAGES") === "0") return { exec: false, why: "off (SIAMIZE_HUGE_PAGES=0)" };
+  const tunables = get("GLIBC_TUNABLES");
+  if (tunables?.split(":").includes(HUGE_PAGES_TUNABLE)) return { exec: false, why: "on" };
+  if (tunables?.split(":").some((t) => t.startsWith("glibc.malloc.hugetlb="))) {
+    return { exec: false, why: `left as set (GLIBC_TUNABLES=${tunables})` };
+  }
+  if (f.thp !== undefined && /\[never\]/.test(f.thp)) {
+    return { exec: false, why: "the kernel's transparent huge pages are off ([never])" };
+  }
+  const value = tunables ? `${tunables}:${HUGE_PAGES_TUNABLE}` : HUGE_PAGES_TUNABLE;
+  return { exec: true, env: [...f.environ.filter((e) => !e.startsWith("GLIBC_TUNABLES=")), `GLIBC_TUNABLES=${value}`] };
+}
+
+const LIBC = {
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  gnu_get_libc_version: { parameters: [], result: "pointer" },
+  environ: { type: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof LIBC>["symbols"];
+
+/**
+ * glibc through FFI (undefined without FFI permission, off Linux, or with
+ * another C library). Deno's own file API refuses `/proc/self` without
+ * `--allow-all`; the C library reads this process's own command line and
+ * environment with the FFI permission the command already has.
+ */
+function openLibc(): Deno.DynamicLibrary<typeof LIBC> | undefined {
+  try {
+    if (Deno.build.os !== "linux") return undefined;
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
+    return Deno.dlopen("libc.so.6", LIBC);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A whole small file read with the C library (`/proc` files report no size). */
+function readWithLibc(libc: Libc, path: string): Uint8Array | undefined {
+  const fd = libc.open(cString(path), 0);
+  if (fd < 0) return undefined;
+  const parts: Uint8Array[] = [];
+  try {
+    for (let total = 0; total < 1 << 22;) {
+      const buf = new Uint8Array(65536);
+      const n = Number(libc.read(fd, buf, BigInt(buf.length)));
+      if (n <= 0) break;
+      parts.push(buf.subarray(0, n));
+      total += n;
+    }
+  } finally {
+    libc.close(fd);
+  }
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
+/** NUL-separated strings (a trailing NUL ends the last one). */
+function splitNul(bytes: Uint8Array): string[] {
+  const text = new TextDecoder().decode(bytes);
+  const parts = text.split("\0");
+  if (parts.at(-1) === "") parts.pop();
+  return parts;
+}
+
+/** The environment from the C library's `environ` (what `execve` passes on). */
+function environOf(libc: Libc): string[] {
+  const env: string[] = [];
+  // The static is the address of `environ`; its value is the `char**` table.
+  const address = libc.environ;
+  const table = address ? new Deno.UnsafePointerView(address).getPointer(0) : null;
+  if (!table) return env;
+  const view = new Deno.UnsafePointerView(table);
+  for (let i = 0; i < 1 << 16; i++) {
+    const p = view.getPointer(i * 8);
+    if (!p) break;
+    env.push(Deno.UnsafePointerView.getCString(p));
+  }
+  return env;
+}
+
+function kernelThp(libc: Libc | undefined): string | undefined {
+  const path = "/sys/kernel/mm/transparent_hugepage/enabled";
+  const bytes = libc ? readWithLibc(libc, path) : undefined;
+  return bytes ? new TextDecoder().decode(bytes) : undefined;
+}
+
+/** The facts of this process, read with the C library (empty where it cannot be reached). */
+export function processFacts(): ProcessFacts {
+  const lib = openLibc();
+  try {
+    return {
+      os: Deno.build.os,
+      environ: lib ? environOf(lib.symbols) : [],
+      thp: kernelThp(lib?.symbols),
+      glibc: lib !== undefined,
+    };
+  } finally {
+    lib?.close();
+  }
+}
+
+/** What `siamize doctor` prints about huge pages. */
+export function hugePagesStatus(f: ProcessFacts = processFacts()): string {
+  const plan = hugePagesPlan(f);
+  if (!f.glibc) return "off (needs glibc on Linux and --allow-ffi)";
+  if (plan.exec) return "off (not re-executed: siamize was imported, not run as the command)";
+  return plan.why === "on" ? `on (GLIBC_TUNABLES has ${HUGE_PAGES_TUNABLE})` : plan.why;
+}
+
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  const b = new TextEncoder().encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** A NULL-terminated `char*[]` over `strings`; `keep` holds the buffers alive. */
+function cArray(strings: string[], keep: unknown[]): BigUint64Array<ArrayBuffer> {
+  const arr = new BigUint64Array(strings.length + 1);
+  strings.forEach((s, i) => {
+    const c = cString(s);
+    keep.push(c);
+    arr[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(c)));
+  });
+  return arr;
+}
+
+/**
+ * Re-executes this process with the huge-pages tunable when
+ * {@linkcode hugePagesPlan} says so. Returns only where it does not (or
+ * where `execve` fails), and then nothing has changed.
+ */
+export function reexecWithHugePages(): void {
+  const lib = openLibc();
+  if (!lib) return;
+  try {
+    const libc = lib.symbols;
+    const plan = hugePagesPlan({
+      os: Deno.build.os,
+      environ: environOf(libc),
+      thp: kernelThp(libc),
+      glibc: true,
+    });
+    if (!plan.exec) return;
+    const cmdline = readWithLibc(libc, "/proc/self/cmdline");
+    const exe = Deno.execPath();
+    if (!cmdline?.length || !exe) return;
+    const keep: unknown[] = [];
+    libc.execve(cString(exe), cArray(splitNul(cmdline), keep), cArray(plan.env, keep));
+    // execve returned: it failed; carry on as we are.
+  } catch {
+    // No permission for the executable's path: carry on as we are.
+  } finally {
+    lib.close();
+  }
+}

@@ -31,9 +31,17 @@ export const WASM_HEAP_BYTES = 2 * 2 ** 30;
 /**
  * A fresh dcm2niix instance whose stdout and stderr lines go to `log`
  * (stderr lines prefixed with `"! "`).
+ *
+ * The package is named by its full `npm:` specifier (the version deno.json
+ * pins), never by the import map's bare name, so that it resolves when
+ * siamize is imported by path from a script with no deno.json of its own.
+ * The literal dynamic import puts the package in the module graph (Deno
+ * fetches it, and `deno compile` embeds it); its Worker wrapper itself is
+ * not used.
  */
 export async function loadDcm2niix(log: string[]): Promise<Dcm2niixModule> {
-  const wrapper = import.meta.resolve("@niivue/dcm2niix");
+  await import("npm:@niivue/dcm2niix@1.2.0");
+  const wrapper = import.meta.resolve("npm:@niivue/dcm2niix@1.2.0");
   const url = new URL("./dcm2niix.jpeg.js", wrapper).href;
   const { default: factory } = await import(url) as {
     default: (o: Record<string, unknown>) => Promise<Dcm2niixModule>;

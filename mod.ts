@@ -103,8 +103,9 @@ export { samriNifti, samriPng } from "./lib/prompt/write.ts";
 
 /**
  * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's
- * choice of affine), `.jnii` / `.bnii` (JNIfTI), or a folder of DICOM files
- * holding one series (converted by dcm2niix's WASM build; see lib/io/dicom.ts).
+ * choice of affine), `.jnii` / `.bnii` (JNIfTI), or DICOM holding one series:
+ * a folder, a `.zip` or a multi-frame file (converted by dcm2niix's WASM
+ * build; see lib/io/dicom.ts).
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { readDicomFolder } from "../../lib/io/dicom.ts";
+import { readDicom } from "../../lib/io/dicom.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { defaultHeader } from "../../lib/io/volume.ts";
 import { median, time } from "./_common.ts";
@@ -35,10 +35,10 @@ export async function benchDicom(runs: number): Promise<string[]> {
     const vol = sourceVolume(spec, defaultHeader());
     await writeNifti(nii, vol, { datatype: "int16", gzip: false });
     await writeNifti(niigz, vol, { datatype: "int16" });
-    const [first] = await time(() => readDicomFolder(dir));
+    const [first] = await time(() => readDicom(dir));
     const conv: number[] = [], plain: number[] = [], gz: number[] = [];
     for (let i = 0; i < runs; i++) {
-      conv.push((await time(() => readDicomFolder(dir)))[0]);
+      conv.push((await time(() => readDicom(dir)))[0]);
       plain.push((await time(() => readNifti(nii)))[0]);
       gz.push((await time(() => readNifti(niigz)))[0]);
       console.error(`dicom run ${i + 1}/${runs}: ${conv.at(-1)!.toFixed(2)} s`);

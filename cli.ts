@@ -324,7 +324,9 @@ async function dicomSeriesInputs(opts: CliOptions, progress: ProgressReporter): 
   const gaps = opts.dicomAllowGaps === true;
   for (const s of all) {
     if (s.equidistant && gaps) {
-      progress.line(`series ${s.seriesNumber}: dcm2niix's equidistant volume (${s.warnings.join("; ")})`);
+      progress.line(
+        `series ${s.seriesNumber}: dcm2niix's equidistant volume (${[...s.gapSlices, ...s.warnings].join("; ")})`,
+      );
     }
   }
   const paths = all.map((s) => seriesPath(dir, s, gaps));

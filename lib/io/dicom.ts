@@ -13,6 +13,8 @@ import { bytesText } from "../core/limits.ts";
 import type { Volume } from "../core/types.ts";
 import { type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
 import { type DicomSource, hasDicomMagic, isDicomFileInput, isDicomFolder, openDicomSource } from "./dicom_source.ts";
+import { describeGaps } from "./dicom_gaps.ts";
+import { type SliceHeader, sliceHeader } from "./dicom_header.ts";
 import { parseNifti } from "./nifti.ts";
 
 /** Where a volume read from DICOM came from (recorded by `--report`). */
@@ -31,6 +33,12 @@ export interface DicomInfo {
   warnings: string[];
   /** Whether dcm2niix's equidistant volume was taken for a series with gaps (`--dicom-allow-gaps`). */
   equidistant: boolean;
+  /**
+   * For a series dcm2niix warned about: the slices that break its grid, by
+   * instance number and position along the slice normal (e.g. `missing
+   * slice between instance 4 and 6 (z = 3.0 → 6.0 mm)`); empty otherwise.
+   */
+  gapSlices: string[];
 }
 
 /** One converted series. */
@@ -96,9 +104,22 @@ function warningsByOutput(lines: string[]): Map<string, string[]> {
   return out;
 }
 
-function gapError(dir: string, label: string, gaps: string[], fillable: boolean): InputError {
+function gapError(dir: string, label: string, gaps: string[], named: string[], fillable: boolean): InputError {
   const hint = fillable ? "; --dicom-allow-gaps takes dcm2niix's equidistant volume" : "";
-  return new InputError(dir, `${label}: slices are not one regular grid (${gaps.join("; ")})${hint}`);
+  const which = named.length > 0 ? `: ${named.join("; ")} (dcm2niix: ${gaps.join("; ")})` : ` (${gaps.join("; ")})`;
+  return new InputError(dir, `${label}: slices are not one regular grid${which}${hint}`);
+}
+
+/** The slices of series `uid` in `source` that break its grid (header reads only; the error path). */
+async function namedGaps(source: DicomSource, uid: unknown): Promise<string[]> {
+  const slices: SliceHeader[] = [];
+  for (const item of source.items) {
+    const bytes = await item.read();
+    if (!hasDicomMagic(bytes)) continue;
+    const h = sliceHeader(bytes);
+    if (h && h.uid === uid) slices.push(h);
+  }
+  return describeGaps(slices);
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "");
@@ -210,7 +231,7 @@ export async function readDicom(path: string, options: DicomReadOptions = {}): P
   const conv = await convertInWasm(source);
   try {
     for (const l of conv.log) options.log?.(l);
-    const series = await collectSeries(path, conv, options);
+    const series = await collectSeries(source, conv, options);
     if (source.kind === "file" && series.length === 1 && (series[0].volume.dims[2] ?? 1) <= 1) {
       throw new InputError(
         path,
@@ -224,7 +245,8 @@ export async function readDicom(path: string, options: DicomReadOptions = {}): P
 }
 
 /** The series dcm2niix wrote (`conv`), geometry-guarded, as {@linkcode DicomSeries}. */
-async function collectSeries(path: string, conv: Converted, options: DicomReadOptions): Promise<DicomSeries[]> {
+async function collectSeries(source: DicomSource, conv: Converted, options: DicomReadOptions): Promise<DicomSeries[]> {
+  const { path } = source;
   const { outputs, log, rc } = conv;
   const bases = outputs.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).sort();
   if (rc !== 0 || bases.length === 0) {
@@ -244,9 +266,10 @@ async function collectSeries(path: string, conv: Converted, options: DicomReadOp
       throw new InputError(path, `${label}: slices with mixed orientations (dcm2niix split it in ${parts.length})`);
     }
     let file = `${base}.nii`;
+    const gapSlices = gaps.length > 0 ? await namedGaps(source, meta.SeriesInstanceUID) : [];
     if (gaps.length > 0) {
       const eq = parts.find((n) => /_Eq_\d+\.nii$/.test(n));
-      if (!options.allowGaps || !eq) throw gapError(path, label, gaps, eq !== undefined);
+      if (!options.allowGaps || !eq) throw gapError(path, label, gaps, gapSlices, eq !== undefined);
       file = eq;
     }
     const equidistant = file !== `${base}.nii`;
@@ -263,6 +286,7 @@ async function collectSeries(path: string, conv: Converted, options: DicomReadOp
       name: safe(`${number ?? "x"}_${description ?? ""}`) || "series",
       warnings: w,
       equidistant,
+      gapSlices,
     });
   }
   return series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
@@ -325,7 +349,7 @@ export async function readDicomVolume(path: string, options: DicomReadOptions = 
     const gaps = hit.warnings.filter((l) => GAP_WARNING.test(l));
     if (hit.equidistant && !(sp?.allowGaps || options.allowGaps)) {
       const label = `series ${hit.seriesNumber ?? "?"}${hit.description ? ` "${hit.description}"` : ""}`;
-      throw gapError(dir, label, gaps, true);
+      throw gapError(dir, label, gaps, hit.gapSlices, true);
     }
     const { volume, ...info } = hit;
     infos.set(path, info);

@@ -109,7 +109,13 @@ Deno.test("a DICOM series with a missing slice stops the run with its own line; 
   const r = await run(["-i", d.path, "-o", out, ...ARGS]);
   assertEquals(r.code, 65);
   assertEquals(r.err.length, 1);
-  assert(/series 4 "T1 mprage": slices are not one regular grid/.test(r.err[0]), r.err[0]);
+  // slice k at z = 1.6 k - 20 mm, instance 30 - k: slice 12 (instance 18) left out, named in instance order
+  assert(
+    r.err[0].includes(
+      'series 4 "T1 mprage": slices are not one regular grid: missing slice between instance 17 and 19 (z = 0.8 → -2.4 mm)',
+    ),
+    r.err[0],
+  );
   assert(!Deno.readDirSync(d.path).some((e) => e.name.endsWith(".nii.gz")), "no partial output");
   const g = await run(["-i", d.path, "-o", out, ...ARGS, "--dicom-allow-gaps"]);
   assertEquals(g.code, 0, g.err.join("\n"));

@@ -51,7 +51,8 @@ class Out {
   }
 }
 
-function element(group: number, elem: number, vr: string, value: Uint8Array): Uint8Array {
+/** One explicit-VR little-endian element (defined length). */
+export function element(group: number, elem: number, vr: string, value: Uint8Array): Uint8Array {
   const pad = value.length % 2;
   const long = LONG_VR.has(vr);
   const head = long ? 12 : 8;
@@ -73,7 +74,12 @@ const us = (n: number) => new Uint8Array(new Uint16Array([n]).buffer);
 const ds = (xs: number[]) => text(xs.map((x) => Number(x.toFixed(6)).toString()).join("\\"));
 
 /** The bytes of one DICOM file. */
-export function dicomFile(tags: [number, number, string, Uint8Array][], sopClass: string, sopUid: string): Uint8Array {
+export function dicomFile(
+  tags: [number, number, string, Uint8Array][],
+  sopClass: string,
+  sopUid: string,
+  transferSyntax = "1.2.840.10008.1.2.1",
+): Uint8Array {
   const out = new Out();
   out.push(new Uint8Array(128));
   out.push(text("DICM"));
@@ -81,7 +87,7 @@ export function dicomFile(tags: [number, number, string, Uint8Array][], sopClass
     element(2, 1, "OB", new Uint8Array([0, 1])),
     element(2, 2, "UI", text(sopClass)),
     element(2, 3, "UI", text(sopUid)),
-    element(2, 0x10, "UI", text("1.2.840.10008.1.2.1")),
+    element(2, 0x10, "UI", text(transferSyntax)),
   ];
   const metaLen = meta.reduce((s, m) => s + m.length, 0);
   out.push(element(2, 0, "UL", new Uint8Array(new Uint32Array([metaLen]).buffer)));

@@ -92,11 +92,13 @@ Deno.test("oblique series keeps its oblique geometry", async () => {
 Deno.test("a series with a missing slice is refused with its own message, unless gaps are allowed", async () => {
   await using d = await tempDir();
   await writeSeries(d.path, spec({ skip: [4] }));
+  // AXIAL: slice k at z = 1.5 k - 30 mm, instance k + 1; slice 4 (instance 5, z = -24) left out
   await assertRejects(
     () => readDicom(d.path),
-    /series 3 "ax t1": slices are not one regular grid \(.*(Interslice distance varies|Missing images).*--dicom-allow-gaps/,
+    /^[^\n]*: series 3 "ax t1": slices are not one regular grid: missing slice between instance 4 and 6 \(z = -25\.5 → -22\.5 mm\) \(dcm2niix: .*(Interslice distance varies|Missing images).*--dicom-allow-gaps[^\n]*$/,
   );
   const [one] = await readDicom(d.path, { allowGaps: true });
+  assertEquals(one.gapSlices, ["missing slice between instance 4 and 6 (z = -25.5 → -22.5 mm)"]);
   assert(one.warnings.some((w) => /Interslice distance varies/.test(w)));
   // dcm2niix's equidistant volume: the in-plane grid kept, slices 1.5 mm apart
   assertEquals(one.volume.dims.slice(0, 2), DIMS.slice(0, 2));

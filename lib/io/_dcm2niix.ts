@@ -25,6 +25,27 @@ export interface Dcm2niixModule {
   };
 }
 
+/**
+ * What one conversion (WASM or native) left: dcm2niix's exit code, its log
+ * (stderr lines prefixed with `"! "`), the names of the files it wrote and
+ * how to read them.
+ */
+export interface Converted {
+  /** dcm2niix's exit code. */
+  rc: number;
+  /** Its output lines. */
+  log: string[];
+  /** The names of the files it wrote (`.nii`, `.json`). */
+  outputs: string[];
+  /** The bytes of one of `outputs`. */
+  read(name: string): Promise<Uint8Array>;
+  /** Frees what the conversion wrote (and lets the next one start). */
+  done(): Promise<void>;
+}
+
+/** The arguments of every conversion: BIDS sidecar, no anonymisation, raw NIfTI, `s<series>_<uid>` names. */
+export const DCM2NIIX_ARGS = ["-b", "y", "-ba", "n", "-z", "n", "-f", "s%s_%j"];
+
 /** The WASM heap ceiling of this build (32-bit addresses): 2 GiB. */
 export const WASM_HEAP_BYTES = 2 * 2 ** 30;
 

@@ -11,8 +11,9 @@
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
 import { bytesText } from "../core/limits.ts";
 import type { Volume } from "../core/types.ts";
-import { type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
+import { type Converted, DCM2NIIX_ARGS, type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
 import { type DicomSource, hasDicomMagic, isDicomFileInput, isDicomFolder, openDicomSource } from "./dicom_source.ts";
+import { convertNative, wasmInputLimit } from "./dcm2niix_native.ts";
 import { describeGaps } from "./dicom_gaps.ts";
 import { type SliceHeader, sliceHeader } from "./dicom_header.ts";
 import { parseNifti } from "./nifti.ts";
@@ -178,7 +179,7 @@ async function convertLocked(source: DicomSource): Promise<Converted> {
         EXIT_NOINPUT,
       );
     }
-    rc = mod.callMain(["-b", "y", "-ba", "n", "-z", "n", "-f", "s%s_%j", "-o", "/out", "/in"]);
+    rc = mod.callMain([...DCM2NIIX_ARGS, "-o", "/out", "/in"]);
   } catch (e) {
     clear(mod, "/in");
     if (e instanceof InputError) throw e;
@@ -198,16 +199,6 @@ async function convertLocked(source: DicomSource): Promise<Converted> {
   };
 }
 
-/** What a conversion left: dcm2niix's exit code, its log, the files it wrote and how to read them. */
-interface Converted {
-  rc: number;
-  log: string[];
-  outputs: string[];
-  read(name: string): Promise<Uint8Array>;
-  /** Frees what the conversion wrote. */
-  done(): Promise<void>;
-}
-
 /**
  * Converts every DICOM series of a folder, a `.zip` of DICOM files or one
  * DICOM file (a multi-frame image; a single slice is refused, its folder
@@ -217,18 +208,22 @@ interface Converted {
  */
 export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<DicomSeries[]> {
   const source = await openDicomSource(path);
-  // the files, the converted volume and dcm2niix's working copies share the WASM heap
-  if (2 * source.total > WASM_HEAP_BYTES) {
-    throw new InputError(
-      path,
-      `DICOM files sum to ${bytesText(source.total)}; dcm2niix's WASM heap (${
-        bytesText(WASM_HEAP_BYTES)
-      }) holds at most ${
-        bytesText(WASM_HEAP_BYTES / 2)
-      } of input: convert it with a native dcm2niix and give the NIfTI`,
-    );
-  }
-  const conv = await convertInWasm(source);
+  let conv: Converted;
+  const limit = wasmInputLimit();
+  if (source.total > limit) {
+    const native = await convertNative(source);
+    if ("unavailable" in native) {
+      throw new InputError(
+        path,
+        `DICOM files sum to ${bytesText(source.total)}, more than the ${
+          bytesText(limit)
+        } dcm2niix's WASM build holds ` +
+          `(its heap is ${bytesText(WASM_HEAP_BYTES)}), and ${native.unavailable}: install dcm2niix, or convert the ` +
+          `series with it and give the NIfTI`,
+      );
+    }
+    conv = native.converted;
+  } else conv = await convertInWasm(source);
   try {
     for (const l of conv.log) options.log?.(l);
     const series = await collectSeries(source, conv, options);

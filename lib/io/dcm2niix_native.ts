@@ -11,6 +11,7 @@
  */
 import { join } from "../core/_std.ts";
 import { cacheDir } from "../core/cache_dir.ts";
+import { trackTemp, untrackTemp } from "../core/fsutil.ts";
 import { parseByteSize } from "../core/limits.ts";
 import { type Converted, DCM2NIIX_ARGS, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
 import { type DicomSource, hasDicomMagic } from "./dicom_source.ts";
@@ -65,7 +66,11 @@ export async function convertNative(source: DicomSource, root = nativeScratchRoo
   }
   await Deno.mkdir(root, { recursive: true });
   const scratch = await Deno.makeTempDir({ dir: root, prefix: "dicom-" });
-  const remove = () => Deno.remove(scratch, { recursive: true }).catch(() => {});
+  trackTemp(scratch); // Ctrl-C / SIGTERM remove it too
+  const remove = async () => {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    untrackTemp(scratch);
+  };
   try {
     let input = source.path;
     if (source.kind !== "folder") {

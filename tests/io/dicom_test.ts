@@ -198,7 +198,7 @@ Deno.test("a zip of a series gives the folder's volume; other entries are skippe
   assertEquals(fromZip.volume.data, fromFolder.volume.data);
   assertEquals(fromZip.uid, sp.uid);
   assertEquals([...Deno.readDirSync(d.path)].map((e) => e.name).sort(), before, "nothing written beside the archive");
-  assert(!(await haveFile(`${d.path}/../escape.dcm`)));
+  assert(!haveFile(`${d.path}/../escape.dcm`));
   assertEquals((await readDicomVolume(zip)).dims, fromFolder.volume.dims);
 });
 

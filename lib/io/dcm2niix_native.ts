@@ -1,7 +1,8 @@
 /**
  * DICOM input above what dcm2niix's WASM heap can hold goes to a native
- * `dcm2niix` on PATH, when there is one (and, under the `siamize` task's
- * permissions, `--allow-run=dcm2niix` lets it run): raw NIfTI into a fresh
+ * `dcm2niix` on PATH, when there is one and this process may run it (the
+ * `siamize` command that `deno task install` writes may run the one it
+ * found on PATH; `deno task siamize` runs none): raw NIfTI into a fresh
  * folder under the siamize cache's `tmp/`, read back, and the folder
  * removed. A folder is given to it as it is; the files of a zip or a
  * single file are written under that scratch folder first (by index, never
@@ -59,8 +60,10 @@ export async function convertNative(source: DicomSource, root = nativeScratchRoo
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { unavailable: "no dcm2niix on PATH" };
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      // Deno resolves --allow-run=dcm2niix against PATH at start: this is also "none on PATH" under the task
-      return { unavailable: "no dcm2niix could be run (none on PATH, or no --allow-run=dcm2niix)" };
+      return {
+        unavailable: "this process may not run a native dcm2niix (`deno task install` grants one found on PATH; " +
+          "deno run: --allow-run=dcm2niix)",
+      };
     }
     return { unavailable: `dcm2niix does not run (${(e as Error).message})` };
   }

@@ -3,7 +3,7 @@ import { readDicom } from "../../lib/io/dicom.ts";
 import { encodeNifti } from "../../lib/io/nifti.ts";
 import { defaultHeader } from "../../lib/io/volume.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { tempDir, withEnv } from "../_fixtures.ts";
+import { haveFile, tempDir, withEnv } from "../_fixtures.ts";
 import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
 import { zipFolder } from "./_zip_writer.ts";
 
@@ -105,4 +105,30 @@ Deno.test("above the WASM limit with no native dcm2niix: one line naming the siz
     assertEquals((e as { exitCode?: number }).exitCode, 65);
   });
   assertEquals(wasmInputLimit(), 1024 ** 3, "without the test variable: half of the 2 GiB heap");
+});
+
+Deno.test("above the WASM limit in a process that may not run programs: the line says how to grant it", async () => {
+  await using d = await tempDir();
+  await Deno.mkdir(`${d.path}/s`);
+  await writeSeries(`${d.path}/s`, SPEC);
+  const fake = await fakeDcm2niix(d.path); // on PATH, but not allowed to run
+  const script = `${d.path}/read.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { readDicom } from ${JSON.stringify(new URL("../../lib/io/dicom.ts", import.meta.url).href)};\n` +
+      `try { await readDicom(${JSON.stringify(`${d.path}/s`)}); } catch (e) { console.log((e as Error).message); }\n`,
+  );
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", script],
+    env: { PATH: `${fake.bin}:${Deno.env.get("PATH")}`, SIAMIZE_CACHE_DIR: `${d.path}/cache`, [WASM_LIMIT_ENV]: "1K" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(r.stdout);
+  assert(
+    out.includes("and this process may not run a native dcm2niix (`deno task install` grants one found on PATH"),
+    out + new TextDecoder().decode(r.stderr),
+  );
+  assert(!haveFile(fake.args), "the stand-in never ran");
 });

@@ -149,4 +149,11 @@ Deno.test("siamize -i series.zip and -i multiframe.dcm: the folder's labels; a t
   assertEquals(c.err.length, 1, c.err.join("\n"));
   assert(c.err[0].includes(`${cut}: not a readable zip archive`), c.err[0]);
   assert(!Deno.readDirSync(d.path).some((e) => e.name.startsWith("c.nii")), "no partial output");
+  const one = await run(["-i", join(dcm, "IM_0"), "-o", join(d.path, "s.nii.gz"), ...ARGS]);
+  assertEquals(one.code, 65);
+  assertEquals(one.err, [
+    `siamize: ${
+      join(dcm, "IM_0")
+    }: a single-slice DICOM file: give the folder that holds its series (or a multi-frame file)`,
+  ]);
 });

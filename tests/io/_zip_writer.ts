@@ -16,6 +16,8 @@ export interface ZipSpec {
   deflate?: boolean;
   /** Declare this uncompressed size in place of the real one (a lie). */
   declaredSize?: number;
+  /** Store these raw deflate bytes as the entry's data in place of deflating `data` (a bomb; CRC 0). */
+  rawDeflate?: Uint8Array;
 }
 
 const u16 = (v: DataView, at: number, n: number) => v.setUint16(at, n, true);
@@ -27,9 +29,9 @@ export async function zipBytes(entries: ZipSpec[]): Promise<Uint8Array> {
   let offset = 0;
   for (const e of entries) {
     const name = new TextEncoder().encode(e.name);
-    const deflate = e.deflate ?? true;
-    const packed = deflate ? await compress(e.data, "deflate-raw") : e.data;
-    const crc = (crc32(e.data) ^ 0xffffffff) >>> 0;
+    const deflate = e.rawDeflate !== undefined || (e.deflate ?? true);
+    const packed = e.rawDeflate ?? (deflate ? await compress(e.data, "deflate-raw") : e.data);
+    const crc = e.rawDeflate ? 0 : (crc32(e.data) ^ 0xffffffff) >>> 0;
     const size = e.declaredSize ?? e.data.length;
     const local = new Uint8Array(30 + name.length + packed.length);
     const lv = new DataView(local.buffer);

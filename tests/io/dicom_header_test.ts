@@ -1,6 +1,6 @@
 import { sliceHeader } from "../../lib/io/dicom_header.ts";
 import { assertEquals } from "../_assert.ts";
-import { tempDir } from "../_fixtures.ts";
+import { haveFile, tempDir } from "../_fixtures.ts";
 import { dicomFile, element, writeMultiFrame, writeSeries } from "./_dicom_writer.ts";
 
 const text = (s: string) => new TextEncoder().encode(s.length % 2 ? s + " " : s);
@@ -114,4 +114,31 @@ Deno.test("slice header: a damaged or foreign file gives undefined, never throws
   assertEquals(sliceHeader(unclosed), undefined);
   const bigEndian = dicomFile([], "1.2.840.10008.5.1.4.1.1.4", "1.2.3.4.5", "1.2.840.10008.1.2.2");
   assertEquals(sliceHeader(bigEndian), undefined);
+});
+
+Deno.test({
+  name: "slice header: dcmtk's implicit-VR and big-endian copies (dcmconv +ti / +tb)",
+  ignore: !haveFile("/usr/bin/dcmconv"),
+  fn: async () => {
+    await using d = await tempDir();
+    const spec = {
+      stored: new Int16Array(4 * 3 * 2),
+      dims: [4, 3, 2],
+      affine: [[-0.9, 0, 0, 40], [0, 0.8, 0, -20], [0, 0, 1.5, -30], [0, 0, 0, 1]],
+      slope: 1,
+      intercept: 0,
+      seriesNumber: 2,
+      description: "h",
+      uid: "1.2.3.4",
+    };
+    const [name] = await writeSeries(d.path, spec);
+    const src = `${d.path}/${name}`;
+    const want = sliceHeader(await Deno.readFile(src));
+    for (const [flag, readable] of [["+ti", true], ["+tb", false]] as const) {
+      const out = `${d.path}/conv${flag}`;
+      const r = await new Deno.Command("/usr/bin/dcmconv", { args: [flag, src, out] }).output();
+      assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+      assertEquals(sliceHeader(await Deno.readFile(out)), readable ? want : undefined);
+    }
+  },
 });

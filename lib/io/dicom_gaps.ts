@@ -39,7 +39,8 @@ export function describeGaps(slices: SliceHeader[]): string[] {
   if ((sorted[0].s.instance ?? 0) > (sorted.at(-1)!.s.instance ?? 0)) sorted.reverse();
   const steps = sorted.slice(1).map((b, i) => ({ a: sorted[i], b, d: Math.abs(b.z - sorted[i].z) }));
   if (steps.length === 0) return problems;
-  const usual = [...steps.map((s) => s.d)].sort((a, b) => a - b)[Math.floor(steps.length / 2)];
+  // the lower median: with two steps (three slices, one missing) the smaller is the series' spacing
+  const usual = [...steps.map((s) => s.d)].sort((a, b) => a - b)[Math.floor((steps.length - 1) / 2)];
   const tol = Math.max(1e-3, 0.01 * usual);
   for (const { a, b, d } of steps) {
     if (Math.abs(d - usual) <= tol) continue;

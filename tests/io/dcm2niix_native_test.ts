@@ -25,7 +25,7 @@ const SPEC: SeriesSpec = {
  * raw NIfTI + JSON (the source volume) into its `-o` folder, with the log
  * line the real one writes.
  */
-async function fakeDcm2niix(root: string): Promise<{ bin: string; args: string; count: string }> {
+async function fakeDcm2niix(root: string, warning = ""): Promise<{ bin: string; args: string; count: string }> {
   const bin = `${root}/bin`, canned = `${root}/canned`;
   await Deno.mkdir(bin);
   await Deno.mkdir(canned);
@@ -51,6 +51,7 @@ for a in "$@"; do [ "$prev" = "-o" ] && out="$a"; prev="$a"; last="$a"; done
 echo "$@" > '${args}'
 ls "$last" | wc -l | tr -d ' ' > '${count}'
 cp '${canned}'/* "$out"/
+${warning ? `echo "Warning: ${warning}"` : ""}
 echo "Convert 4 DICOM as $out/s8_big (6x5x4x1)"
 `,
   );
@@ -131,4 +132,24 @@ Deno.test("above the WASM limit in a process that may not run programs: the line
     out + new TextDecoder().decode(r.stderr),
   );
   assert(!haveFile(fake.args), "the stand-in never ran");
+});
+
+Deno.test("the native route keeps the geometry guard: its warnings are matched to the series, the slices named", async () => {
+  await using d = await tempDir();
+  await Deno.mkdir(`${d.path}/s`);
+  await writeSeries(`${d.path}/s`, { ...SPEC, skip: [2] });
+  const fake = await fakeDcm2niix(d.path, "Interslice distance varies in this volume");
+  const env = {
+    PATH: `${fake.bin}:${Deno.env.get("PATH")}`,
+    SIAMIZE_CACHE_DIR: `${d.path}/cache`,
+    [WASM_LIMIT_ENV]: "1K",
+  };
+  await withEnv(env, async () => {
+    // SPEC: slice k at z = 2 k + 1 mm, instance k + 1; slice 2 (instance 3) left out
+    await assertRejects(
+      () => readDicom(`${d.path}/s`),
+      /series 8 "big": slices are not one regular grid: missing slice between instance 2 and 4 \(z = 3\.0 → 7\.0 mm\) \(dcm2niix: Interslice distance varies in this volume\)$/,
+    );
+  });
+  assertEquals([...Deno.readDirSync(`${d.path}/cache/tmp`)], [], "the scratch folder is removed after a refusal too");
 });

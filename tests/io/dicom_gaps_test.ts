@@ -20,6 +20,7 @@ Deno.test("a regular series has no gaps; so does one without geometry", () => {
 Deno.test("missing slices are named by the instances and positions on either side", () => {
   assertEquals(describeGaps(at([1, 2, 3, 5, 6])), ["missing slice between instance 3 and 5 (z = 4.0 → 8.0 mm)"]);
   assertEquals(describeGaps(at([1, 2, 5, 6, 7])), ["2 missing slices between instance 2 and 5 (z = 2.0 → 8.0 mm)"]);
+  assertEquals(describeGaps(at([1, 2, 4])), ["missing slice between instance 2 and 4 (z = 2.0 → 6.0 mm)"]);
   // shuffled input, instance numbers running against z: listed in instance order
   const against = [1, 2, 3, 5, 6].map((i) => slice(i, 20 - 2 * i)).reverse();
   assertEquals(describeGaps(against), ["missing slice between instance 3 and 5 (z = 14.0 → 10.0 mm)"]);

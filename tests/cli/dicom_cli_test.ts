@@ -92,6 +92,11 @@ Deno.test("two series in one DICOM folder: a batch named from series number and 
   assertEquals(r.code, 0, r.err.join("\n"));
   const names = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.endsWith(".nii.gz")).sort();
   assertEquals(names, ["4_T1_mprage_seg.nii.gz", "7_T2_tse_seg.nii.gz"]);
+  const zip = join(d.path, "two.zip"), fromZip = join(d.path, "out_zip");
+  await zipFolder(dcm, zip);
+  const z = await run(["-i", zip, "-o", fromZip, ...ARGS]);
+  assertEquals(z.code, 0, z.err.join("\n"));
+  for (const n of names) assertSameImage(await readNifti(join(fromZip, n)), await readNifti(join(out, n)));
   const one = join(d.path, "one.nii.gz");
   const p = await run(["-i", dcm, "-o", one, "--series", "7", ...ARGS]);
   assertEquals(p.code, 0, p.err.join("\n"));

@@ -46,14 +46,8 @@ import { progressPrinter } from "./lib/cards/download.ts";
 import { EXIT_FAILURE, SiamizeError, UsageError } from "./lib/core/errors.ts";
 import { errorText, exists, installSignalCleanup } from "./lib/core/fsutil.ts";
 import { formatOf } from "./lib/io/read.ts";
-import {
-  dicomInfoOf,
-  isDicomFolder,
-  parseSeriesPath,
-  primeSeries,
-  readDicomFolder,
-  seriesPath,
-} from "./lib/io/dicom.ts";
+import { dicomInfoOf, parseSeriesPath, primeSeries, readDicom, seriesPath } from "./lib/io/dicom.ts";
+import { isDicomFileInput, isDicomFolder } from "./lib/io/dicom_source.ts";
 import { resolveCard, SIAM_V03 } from "./lib/cards/shipped.ts";
 import { cardsTable, folderChannelInputs, promptCardsTable } from "./lib/cli/cards.ts";
 import { splitChannels } from "./lib/run/channels.ts";
@@ -305,9 +299,13 @@ function reportBatch(
   return summary.failed.length ? EXIT_FAILURE : 0;
 }
 
-/** Whether `-i` is a folder of DICOM files (and holds no NIfTI/JNIfTI scans, which take precedence). */
-async function isDicomOnlyFolder(path: string): Promise<boolean> {
-  if (!(await isDirectory(path))) return false;
+/**
+ * Whether `-i` is DICOM input: a folder of DICOM files (holding no
+ * NIfTI/JNIfTI scans, which take precedence), or a file without a volume
+ * extension that is DICOM by content (a zip archive, a DICOM file).
+ */
+async function isDicomOnlyInput(path: string): Promise<boolean> {
+  if (!(await isDirectory(path))) return !formatOf(path) && await isDicomFileInput(path);
   for await (const e of Deno.readDir(path)) if (e.isFile && isScan(e.name)) return false;
   return await isDicomFolder(path);
 }
@@ -321,14 +319,16 @@ async function dicomSeriesInputs(opts: CliOptions, progress: ProgressReporter): 
   const dir = opts.input!;
   const log = (l: string) => opts.verbose && progress.line(`dcm2niix: ${l}`);
   // listing: gaps are allowed here so that a bad series fails only itself when it is read
-  const all = await readDicomFolder(dir, { allowGaps: true, log, series: opts.series });
+  const all = await readDicom(dir, { allowGaps: true, log, series: opts.series });
   if (all.length === 0) {
     throw new SiamizeError(`-i ${dir}: no DICOM series ${opts.series} (--series)`, 66);
   }
   const gaps = opts.dicomAllowGaps === true;
   for (const s of all) {
     if (s.equidistant && gaps) {
-      progress.line(`series ${s.seriesNumber}: dcm2niix's equidistant volume (${s.warnings.join("; ")})`);
+      progress.line(
+        `series ${s.seriesNumber}: dcm2niix's equidistant volume (${[...s.gapSlices, ...s.warnings].join("; ")})`,
+      );
     }
   }
   const paths = all.map((s) => seriesPath(dir, s, gaps));
@@ -488,11 +488,13 @@ async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<
     // A bad card (weights names, URLs) is refused before anything is created or downloaded.
     if (opts.card) await resolveCard(opts.card);
     let dicomInputs: string[] | undefined;
-    if (!opts.input!.startsWith("@") && await isDicomOnlyFolder(opts.input!)) {
+    if (!opts.input!.startsWith("@") && await isDicomOnlyInput(opts.input!)) {
       dicomInputs = await dicomSeriesInputs(opts, progress);
       if (dicomInputs.length === 1) opts.input = dicomInputs[0];
       else return await runFolder(opts, io, progress, signal, dicomInputs);
-    } else if (opts.series !== undefined) throw new UsageError("--series picks a series of a folder of DICOM files");
+    } else if (opts.series !== undefined) {
+      throw new UsageError("--series picks a series of DICOM input (a folder, a zip or a DICOM file)");
+    }
     if (!dicomInputs && (opts.input!.startsWith("@") || await isDirectory(opts.input!))) {
       return await runFolder(opts, io, progress, signal);
     }

@@ -62,7 +62,8 @@ export {
   type WholeVolumeInference,
 } from "./lib/cards/card.ts";
 export { resolveCard, SHIPPED_CARDS, shippedCard } from "./lib/cards/shipped.ts";
-export { cacheDir, fetchModel, type ModelFile, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
+export { cacheDir } from "./lib/core/cache_dir.ts";
+export { fetchModel, type ModelFile, type ResolvedModel, resolveModels } from "./lib/cards/weights.ts";
 export { qcPicture } from "./lib/outputs/qc.ts";
 export { tissueVolumes, type VolumeRow } from "./lib/outputs/volumes.ts";
 export { InputError, SiamizeError, UsageError } from "./lib/core/errors.ts";
@@ -75,7 +76,8 @@ export { makePlan, type Plan, type PlanOptions } from "./lib/run/plan.ts";
 export type { TilePredictor } from "./lib/inference/tiling.ts";
 export type { JniftiWriteOptions, LabelEntry } from "./lib/io/jnifti.ts";
 export type { Endian } from "./lib/io/bjdata.ts";
-export type { Env, FetchModelOptions } from "./lib/cards/weights.ts";
+export type { FetchModelOptions } from "./lib/cards/weights.ts";
+export type { Env } from "./lib/core/cache_dir.ts";
 export type { QcOptions } from "./lib/outputs/qc.ts";
 export { VERSION } from "./lib/run/report.ts";
 export {
@@ -103,8 +105,9 @@ export { samriNifti, samriPng } from "./lib/prompt/write.ts";
 
 /**
  * Reads a scan: `.nii` / `.nii.gz` (NIfTI-1 or -2; scaling applied, nibabel's
- * choice of affine), `.jnii` / `.bnii` (JNIfTI), or a folder of DICOM files
- * holding one series (converted by dcm2niix's WASM build; see lib/io/dicom.ts).
+ * choice of affine), `.jnii` / `.bnii` (JNIfTI), or DICOM holding one series:
+ * a folder, a `.zip` or a multi-frame file (converted by dcm2niix's WASM
+ * build; see lib/io/dicom.ts).
  *
  * @example
  * ```ts

@@ -12,7 +12,8 @@ import { progressPrinter } from "../lib/cards/download.ts";
 import { scriptArgs } from "./_cli.ts";
 import { SiamizeError } from "../lib/core/errors.ts";
 import { SIAM_V03 } from "../lib/cards/shipped.ts";
-import { cacheDir, fetchModel, resolveModels, validateOnnx } from "../lib/cards/weights.ts";
+import { cacheDir } from "../lib/core/cache_dir.ts";
+import { fetchModel, resolveModels, validateOnnx } from "../lib/cards/weights.ts";
 
 /** Outcome per file. */
 export interface FetchSummary {

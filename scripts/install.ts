@@ -5,7 +5,8 @@
  * exactly the permissions of `deno task siamize` (read from `deno.json`, so
  * the two cannot drift), plus each weights mirror's host in `--allow-net`
  * (`--mirror`, and `SIAMIZE_WEIGHTS_BASE_URL` when it is set at install
- * time). A `siamize` command that runs another checkout is not replaced
+ * time), and `--allow-run` for a native `dcm2niix` on PATH at install time
+ * (by its absolute path: DICOM input above what the WASM build holds). A `siamize` command that runs another checkout is not replaced
  * without `-f`.
  *
  * @module
@@ -15,7 +16,8 @@ import { fromFileUrl, join, resolve, toFileUrl } from "../lib/core/_std.ts";
 import { scriptArgs } from "./_cli.ts";
 
 const USAGE = `install [--mirror URL|HOST]… [-f|--force] [--root DIR]
-  Installs the siamize command (deno install -g) running this checkout, with the permissions of deno task siamize.
+  Installs the siamize command (deno install -g) running this checkout, with the permissions of deno task siamize
+  (and leave to run a native dcm2niix found on PATH now, for DICOM input above what its WASM build holds).
   --mirror URL|HOST  also allow this weights mirror (SIAMIZE_WEIGHTS_BASE_URL's host; repeatable). A mirror set in
                      SIAMIZE_WEIGHTS_BASE_URL at install time is added too.
   -f, --force        replace a siamize command that runs another checkout (one of this checkout is replaced anyway)
@@ -38,10 +40,29 @@ export function mirrorHost(spec: string): string {
 }
 
 /**
- * The `deno install` arguments: `deno task siamize`'s permission flags, with
- * the mirrors' hosts added to `--allow-net`, then the checkout's `cli.ts`.
+ * The executable `name` in the folders of `path` (a `PATH` value), as an
+ * absolute path, or undefined.
  */
-export function installArgs(mirrors: string[], root?: string): string[] {
+export function findOnPath(name: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? "").split(Deno.build.os === "windows" ? ";" : ":")) {
+    if (!dir) continue;
+    const p = resolve(dir, name);
+    try {
+      const st = Deno.statSync(p);
+      if (st.isFile && (Deno.build.os === "windows" || ((st.mode ?? 0) & 0o111) !== 0)) return p;
+    } catch { /* not there */ }
+  }
+  return undefined;
+}
+
+/**
+ * The `deno install` arguments: `deno task siamize`'s permission flags, with
+ * the mirrors' hosts added to `--allow-net` and, when `dcm2niix` names a
+ * native dcm2niix (found on PATH at install time), `--allow-run` for that
+ * one file (DICOM input above what its WASM build holds), then the
+ * checkout's `cli.ts`.
+ */
+export function installArgs(mirrors: string[], root?: string, dcm2niix?: string): string[] {
   const words = denoJson.tasks.siamize.split(/\s+/);
   const run = words.indexOf("run"), script = words.indexOf("cli.ts");
   if (words[0] !== "deno" || run !== 1 || script !== words.length - 1) {
@@ -63,6 +84,7 @@ export function installArgs(mirrors: string[], root?: string): string[] {
     "--config",
     join(ROOT, "deno.json"),
     ...flags,
+    ...(dcm2niix ? [`--allow-run=${dcm2niix}`] : []),
     join(ROOT, "cli.ts"),
   ];
 }
@@ -124,12 +146,15 @@ if (import.meta.main) {
       Deno.exit(73);
     }
   }
-  const r = await new Deno.Command(Deno.execPath(), { args: installArgs(mirrors, root), stdin: "null" }).output();
+  const dcm2niix = findOnPath("dcm2niix", env("PATH"));
+  const r = await new Deno.Command(Deno.execPath(), { args: installArgs(mirrors, root, dcm2niix), stdin: "null" })
+    .output();
   await Deno.stdout.write(r.stdout);
   await Deno.stderr.write(r.stderr);
   if (!r.success) Deno.exit(r.code || 1);
   console.log(
     `siamize: ${target} runs ${toFileUrl(join(ROOT, "cli.ts")).href}` +
-      (mirrors.length ? `; weights mirrors allowed: ${mirrors.join(", ")}` : ""),
+      (mirrors.length ? `; weights mirrors allowed: ${mirrors.join(", ")}` : "") +
+      (dcm2niix ? `; may run ${dcm2niix} (DICOM above what dcm2niix's WASM build holds)` : ""),
   );
 }

@@ -6,7 +6,8 @@
  */
 import { SiamizeError } from "../lib/core/errors.ts";
 import { SIAM_V03 } from "../lib/cards/shipped.ts";
-import { cacheDir, fetchModel, resolveModels } from "../lib/cards/weights.ts";
+import { cacheDir } from "../lib/core/cache_dir.ts";
+import { fetchModel, resolveModels } from "../lib/cards/weights.ts";
 
 try {
   for (const m of resolveModels(Deno.args, SIAM_V03, cacheDir())) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { isAbsolute, join, resolve } from "../core/_std.ts";
+import { denoEnv, type Env } from "../core/cache_dir.ts";
 import { EXIT_NOINPUT, SiamizeError, UsageError } from "../core/errors.ts";
 import { downloadUrlProblem, isPlainFileName } from "./parse.ts";
 import { isFileSync } from "../core/fsutil.ts";
@@ -32,41 +33,6 @@ export interface ModelFile {
   name: string;
   /** SHA-256 of the file's bytes (lowercase hex). */
   sha256: string;
-}
-
-/** Environment lookups, injectable for tests. */
-export type Env = (name: string) => string | undefined;
-
-function denoEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env for this variable
-  }
-}
-
-/**
- * The weights cache: `$SIAMIZE_CACHE_DIR`, else `$HOME/.cache/siamize/models`
- * (POSIX) or `%LOCALAPPDATA%/siamize/models` (Windows) — the C++ siamize's
- * layout, so one download serves both.
- *
- * @example
- * ```ts
- * import { cacheDir } from "./weights.ts";
- *
- * console.log(cacheDir((k) => (k === "HOME" ? "/home/me" : undefined), "linux")); // "/home/me/.cache/siamize/models"
- * ```
- */
-export function cacheDir(env: Env = denoEnv, os: string = Deno.build.os): string {
-  const explicit = env("SIAMIZE_CACHE_DIR");
-  if (explicit) return resolve(explicit);
-  if (os === "windows") {
-    const local = env("LOCALAPPDATA");
-    if (local) return join(local, "siamize", "models");
-  }
-  const home = env("HOME") ?? env("USERPROFILE");
-  if (!home) throw new SiamizeError("cannot find a cache folder: set SIAMIZE_CACHE_DIR or HOME", EXIT_NOINPUT);
-  return join(home, ".cache", "siamize", "models");
 }
 
 /**
@@ -208,7 +174,8 @@ export type FetchModelOptions =
  * @example
  * ```ts ignore
  * import { SIAM_V03 } from "./shipped.ts";
- * import { cacheDir, fetchModel, resolveModels } from "./weights.ts";
+ * import { cacheDir } from "../core/cache_dir.ts";
+ * import { fetchModel, resolveModels } from "./weights.ts";
  *
  * for (const m of resolveModels(["all"], SIAM_V03, cacheDir())) await fetchModel(m, SIAM_V03);
  * ```

@@ -95,7 +95,7 @@ export interface CliOptions {
   overwrite: boolean;
   /** `--report`: write a JSON run record here. */
   report?: string;
-  /** `--series N`: of a DICOM folder, only the series with this SeriesNumber. */
+  /** `--series N`: of DICOM input (a folder, a zip), only the series with this SeriesNumber. */
   series?: number;
   /** `--dicom-allow-gaps`: take dcm2niix's equidistant volume for a DICOM series with gaps. */
   dicomAllowGaps?: boolean;
@@ -201,8 +201,9 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
                [--session-label S …|FILE] [--bids-suffix T1w,T2w]
                [--skip_bids_validator] [options, before or after]
 
-  -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii, or a folder of
-                         DICOM files: one series per input, several a batch)
+  -i, --input FILE       input scan (.nii, .nii.gz, .jnii, .bnii, or DICOM: a
+                         folder, a .zip or a multi-frame file; one series per
+                         input, several a batch)
       --series N         DICOM: only the series with SeriesNumber N
       --dicom-allow-gaps DICOM: take dcm2niix's equidistant volume for a series
                          with missing slices or varying spacing (default: refuse)

@@ -11,7 +11,7 @@
 import { join, resolve } from "../core/_std.ts";
 import { SiamizeError, UsageError } from "../core/errors.ts";
 import { exists, writeFileAtomic } from "../core/fsutil.ts";
-import { cacheDir } from "../cards/weights.ts";
+import { cacheDir } from "../core/cache_dir.ts";
 import { ensureWritableFiles, ensureWritableFolder, EXIT_CANTCREAT } from "../run/preflight.ts";
 import { type PromptCard, resolvePromptCard } from "../prompt/card.ts";
 import { diskEmbeddingStore } from "../prompt/embedding_cache.ts";

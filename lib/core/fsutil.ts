@@ -18,7 +18,7 @@ export function tempPathFor(path: string): string {
 /** Temp files and locks this process holds now; removed by {@linkcode removeTempFiles}. */
 const liveTemps = new Set<string>();
 
-/** Registers a path to remove if the process is interrupted (a temp file, a lock). */
+/** Registers a path to remove if the process is interrupted (a temp file, a lock, a scratch folder with its files). */
 export function trackTemp(path: string): void {
   liveTemps.add(path);
   noteTemp({ add: path });
@@ -30,11 +30,11 @@ export function untrackTemp(path: string): void {
   noteTemp({ drop: path });
 }
 
-/** Removes every temp file still being written and every lock held (for signal handlers). */
+/** Removes every temp file still being written, every lock held and every scratch folder (for signal handlers). */
 export function removeTempFiles(): void {
   for (const p of liveTemps) {
     try {
-      Deno.removeSync(p);
+      Deno.removeSync(p, { recursive: true });
     } catch { /* already gone */ }
   }
   liveTemps.clear();

@@ -8,10 +8,14 @@
  *
  * @module
  */
-import { InputError } from "../core/errors.ts";
-import { bytesText, ceilingText, maxInputBytes } from "../core/limits.ts";
+import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
+import { bytesText } from "../core/limits.ts";
 import type { Volume } from "../core/types.ts";
-import { type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
+import { type Converted, DCM2NIIX_ARGS, type Dcm2niixModule, loadDcm2niix, WASM_HEAP_BYTES } from "./_dcm2niix.ts";
+import { type DicomSource, hasDicomMagic, isDicomFileInput, isDicomFolder, openDicomSource } from "./dicom_source.ts";
+import { convertNative, wasmInputLimit } from "./dcm2niix_native.ts";
+import { describeGaps } from "./dicom_gaps.ts";
+import { type SliceHeader, sliceHeader } from "./dicom_header.ts";
 import { parseNifti } from "./nifti.ts";
 
 /** Where a volume read from DICOM came from (recorded by `--report`). */
@@ -30,6 +34,12 @@ export interface DicomInfo {
   warnings: string[];
   /** Whether dcm2niix's equidistant volume was taken for a series with gaps (`--dicom-allow-gaps`). */
   equidistant: boolean;
+  /**
+   * For a series dcm2niix warned about: the slices that break its grid, by
+   * instance number and position along the slice normal (e.g. `missing
+   * slice between instance 4 and 6 (z = 3.0 → 6.0 mm)`); empty otherwise.
+   */
+  gapSlices: string[];
 }
 
 /** One converted series. */
@@ -38,7 +48,7 @@ export interface DicomSeries extends DicomInfo {
   volume: Volume;
 }
 
-/** Options for {@linkcode readDicomFolder}. */
+/** Options for {@linkcode readDicom}. */
 export interface DicomReadOptions {
   /** Take dcm2niix's equidistant volume for series with gaps instead of failing. @default false */
   allowGaps?: boolean;
@@ -46,53 +56,6 @@ export interface DicomReadOptions {
   log?: (line: string) => void;
   /** Read only the series with this SeriesNumber (the others are converted, not read). */
   series?: number;
-}
-
-/** Folder depth searched for DICOM files (as dcm2niix's default). */
-const MAX_DEPTH = 5;
-
-/** Whether the file at `path` starts with a DICOM preamble (`DICM` at byte 128). */
-export async function isDicomFile(path: string): Promise<boolean> {
-  let f: Deno.FsFile | undefined;
-  try {
-    f = await Deno.open(path, { read: true });
-    const b = new Uint8Array(132);
-    let got = 0;
-    while (got < 132) {
-      const n = await f.read(b.subarray(got));
-      if (n === null) return false;
-      got += n;
-    }
-    return b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
-  } catch {
-    return false;
-  } finally {
-    f?.close();
-  }
-}
-
-/** The DICOM files under `dir` (5 folders deep), with their sizes, sorted by path. */
-export async function dicomFiles(dir: string): Promise<{ path: string; size: number }[]> {
-  const out: { path: string; size: number }[] = [];
-  const walk = async (d: string, depth: number) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory && depth < MAX_DEPTH) await walk(p, depth + 1);
-      else if (e.isFile && await isDicomFile(p)) out.push({ path: p, size: (await Deno.stat(p)).size });
-    }
-  };
-  await walk(dir.replace(/\/+$/, "") || "/", 0);
-  return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-}
-
-/** Whether `path` is a folder holding at least one DICOM file. */
-export async function isDicomFolder(path: string): Promise<boolean> {
-  try {
-    if (!(await Deno.stat(path)).isDirectory) return false;
-    return (await dicomFiles(path)).length > 0;
-  } catch {
-    return false;
-  }
 }
 
 let instance: Promise<{ mod: Dcm2niixModule; log: string[] }> | undefined;
@@ -133,7 +96,7 @@ function warningsByOutput(lines: string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let pending: string[] = [];
   for (const l of lines) {
-    const m = l.match(/^Convert \d+ DICOM as \/out\/(\S+)/);
+    const m = l.match(/^Convert \d+ DICOM as \S*\/([^/\s]+)/);
     if (m) {
       out.set(m[1], pending);
       pending = [];
@@ -142,96 +105,184 @@ function warningsByOutput(lines: string[]): Map<string, string[]> {
   return out;
 }
 
-function gapError(dir: string, label: string, gaps: string[], fillable: boolean): InputError {
+function gapError(dir: string, label: string, gaps: string[], named: string[], fillable: boolean): InputError {
   const hint = fillable ? "; --dicom-allow-gaps takes dcm2niix's equidistant volume" : "";
-  return new InputError(dir, `${label}: slices are not one regular grid (${gaps.join("; ")})${hint}`);
+  const which = named.length > 0 ? `: ${named.join("; ")} (dcm2niix: ${gaps.join("; ")})` : ` (${gaps.join("; ")})`;
+  return new InputError(dir, `${label}: slices are not one regular grid${which}${hint}`);
+}
+
+/** The slices of series `uid` in `source` that break its grid (header reads only; the error path). */
+async function namedGaps(source: DicomSource, uid: unknown): Promise<string[]> {
+  const slices: SliceHeader[] = [];
+  for (const item of source.items) {
+    const bytes = await item.read();
+    if (!hasDicomMagic(bytes)) continue;
+    const h = sliceHeader(bytes);
+    if (h && h.uid === uid) slices.push(h);
+  }
+  return describeGaps(slices);
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "");
 
 /**
- * Converts every DICOM series under `dir` with one dcm2niix instance;
- * returns them sorted by series number. Errors are one-line
- * {@linkcode InputError}s naming `dir` (and the series at fault).
+ * Runs the shared dcm2niix instance over the DICOM files of `source`
+ * (read one at a time into its in-memory file system; files without the
+ * DICM magic, e.g. a zip's README, are skipped). Returns the names it
+ * wrote, a reader for them, and its log.
  */
-export async function readDicomFolder(dir: string, options: DicomReadOptions = {}): Promise<DicomSeries[]> {
-  let files: { path: string; size: number }[];
+async function convertInWasm(source: DicomSource): Promise<Converted> {
+  const turn = lock;
+  let release!: () => void;
+  lock = new Promise<void>((r) => release = r);
+  await turn; // one conversion at a time: a batch may read its next input while one is converting
+  let conv: Converted;
   try {
-    files = await dicomFiles(dir);
+    conv = await convertLocked(source);
   } catch (e) {
-    throw new InputError(dir, `cannot read the folder (${(e as Error).message})`, 66);
+    release();
+    throw e;
   }
-  if (files.length === 0) throw new InputError(dir, "no DICOM files (none starts with DICM at byte 128)", 66);
-  const total = files.reduce((s, f) => s + f.size, 0);
-  if (total > maxInputBytes()) throw new InputError(dir, `DICOM files sum to ${bytesText(total)}; ${ceilingText()}`);
-  // the files, the converted volume and dcm2niix's working copies share the WASM heap
-  if (2 * total > WASM_HEAP_BYTES) {
-    throw new InputError(
-      dir,
-      `DICOM files sum to ${bytesText(total)}; dcm2niix's WASM heap (${bytesText(WASM_HEAP_BYTES)}) holds at most ${
-        bytesText(WASM_HEAP_BYTES / 2)
-      } of input: convert it with a native dcm2niix and give the NIfTI`,
-    );
-  }
+  return {
+    ...conv,
+    done: async () => {
+      try {
+        await conv.done();
+      } finally {
+        release(); // the next conversion may start once this one's outputs are freed
+      }
+    },
+  };
+}
+
+/** The tail of the queue of conversions using the shared instance (see {@linkcode convertInWasm}). */
+let lock: Promise<void> = Promise.resolve();
+
+async function convertLocked(source: DicomSource): Promise<Converted> {
   const { mod, log } = await dcm2niix();
   clear(mod, "/in");
   clear(mod, "/out");
   log.length = 0;
   let rc: number;
   try {
-    files.forEach((f, i) => mod.FS.writeFile(`/in/${i}.dcm`, Deno.readFileSync(f.path)));
-    rc = mod.callMain(["-b", "y", "-ba", "n", "-z", "n", "-f", "s%s_%j", "-o", "/out", "/in"]);
+    let n = 0;
+    for (const [i, item] of source.items.entries()) {
+      const bytes = await item.read();
+      if (!hasDicomMagic(bytes)) continue;
+      mod.FS.writeFile(`/in/${i}.dcm`, bytes);
+      n++;
+    }
+    if (n === 0) {
+      throw new InputError(
+        source.path,
+        "no DICOM files in the archive (none starts with DICM at byte 128)",
+        EXIT_NOINPUT,
+      );
+    }
+    rc = mod.callMain([...DCM2NIIX_ARGS, "-o", "/out", "/in"]);
   } catch (e) {
-    instance = undefined; // an aborted instance is not reused
-    throw new InputError(dir, `dcm2niix failed (${(e as Error).message}); the last line it wrote: ${log.at(-1) ?? ""}`);
-  } finally {
     clear(mod, "/in");
+    if (e instanceof InputError) throw e;
+    instance = undefined; // an aborted instance is not reused
+    throw new InputError(
+      source.path,
+      `dcm2niix failed (${(e as Error).message}); the last line it wrote: ${log.at(-1) ?? ""}`,
+    );
   }
-  for (const l of log) options.log?.(l);
-  const outputs = mod.FS.readdir("/out");
+  clear(mod, "/in");
+  return {
+    rc,
+    log: [...log],
+    outputs: mod.FS.readdir("/out").filter((n) => n !== "." && n !== ".."),
+    read: (name) => Promise.resolve(mod.FS.readFile(`/out/${name}`)),
+    done: () => Promise.resolve(clear(mod, "/out")),
+  };
+}
+
+/**
+ * Converts every DICOM series of a folder, a `.zip` of DICOM files or one
+ * DICOM file (a multi-frame image; a single slice is refused, its folder
+ * holds the series) with one dcm2niix instance; returns them sorted by
+ * series number. Errors are one-line {@linkcode InputError}s naming `path`
+ * (and the series at fault).
+ */
+export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<DicomSeries[]> {
+  const source = await openDicomSource(path);
+  let conv: Converted;
+  const limit = wasmInputLimit();
+  if (source.total > limit) {
+    const native = await convertNative(source);
+    if ("unavailable" in native) {
+      throw new InputError(
+        path,
+        `DICOM files sum to ${bytesText(source.total)}, more than the ${
+          bytesText(limit)
+        } dcm2niix's WASM build holds ` +
+          `(its heap is ${bytesText(WASM_HEAP_BYTES)}), and ${native.unavailable}: install dcm2niix, or convert the ` +
+          `series with it and give the NIfTI`,
+      );
+    }
+    conv = native.converted;
+  } else conv = await convertInWasm(source);
+  try {
+    for (const l of conv.log) options.log?.(l);
+    const series = await collectSeries(source, conv, options);
+    if (source.kind === "file" && series.length === 1 && (series[0].volume.dims[2] ?? 1) <= 1) {
+      throw new InputError(
+        path,
+        "a single-slice DICOM file: give the folder that holds its series (or a multi-frame file)",
+      );
+    }
+    return series;
+  } finally {
+    await conv.done();
+  }
+}
+
+/** The series dcm2niix wrote (`conv`), geometry-guarded, as {@linkcode DicomSeries}. */
+async function collectSeries(source: DicomSource, conv: Converted, options: DicomReadOptions): Promise<DicomSeries[]> {
+  const { path } = source;
+  const { outputs, log, rc } = conv;
   const bases = outputs.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).sort();
   if (rc !== 0 || bases.length === 0) {
     const why = log.filter((l) => /error/i.test(l)).at(-1) ?? log.at(-1) ?? "";
-    clear(mod, "/out");
-    throw new InputError(dir, `dcm2niix converted nothing (exit ${rc}): ${why.replace(/^! /, "")}`);
+    throw new InputError(path, `dcm2niix converted nothing (exit ${rc}): ${why.replace(/^! /, "")}`);
   }
   const warnings = warningsByOutput(log);
   const series: DicomSeries[] = [];
-  try {
-    for (const base of bases) {
-      const meta = JSON.parse(new TextDecoder().decode(mod.FS.readFile(`/out/${base}.json`)));
-      const label = `series ${meta.SeriesNumber ?? "?"}${meta.SeriesDescription ? ` "${meta.SeriesDescription}"` : ""}`;
-      if (options.series !== undefined && meta.SeriesNumber !== options.series) continue;
-      const w = warnings.get(base) ?? [];
-      const gaps = w.filter((l) => GAP_WARNING.test(l));
-      const parts = outputs.filter((n) => n.startsWith(`${base}_`) && n.endsWith(".nii"));
-      if (parts.some((n) => /_i\d+\.nii$/.test(n))) {
-        throw new InputError(dir, `${label}: slices with mixed orientations (dcm2niix split it in ${parts.length})`);
-      }
-      let file = `${base}.nii`;
-      if (gaps.length > 0) {
-        const eq = parts.find((n) => /_Eq_\d+\.nii$/.test(n));
-        if (!options.allowGaps || !eq) throw gapError(dir, label, gaps, eq !== undefined);
-        file = eq;
-      }
-      const equidistant = file !== `${base}.nii`;
-      if (!outputs.includes(file)) throw new InputError(dir, `${label}: dcm2niix wrote no ${file}`);
-      const volume = await parseNifti(`${dir} (${label})`, mod.FS.readFile(`/out/${file}`));
-      const number = typeof meta.SeriesNumber === "number" ? meta.SeriesNumber : undefined;
-      const description = typeof meta.SeriesDescription === "string" ? meta.SeriesDescription : undefined;
-      series.push({
-        volume,
-        seriesNumber: number,
-        description,
-        uid: typeof meta.SeriesInstanceUID === "string" ? meta.SeriesInstanceUID : undefined,
-        converter: `${meta.ConversionSoftware ?? "dcm2niix"} ${meta.ConversionSoftwareVersion ?? ""}`.trim(),
-        name: safe(`${number ?? "x"}_${description ?? ""}`) || "series",
-        warnings: w,
-        equidistant,
-      });
+  for (const base of bases) {
+    const meta = JSON.parse(new TextDecoder().decode(await conv.read(`${base}.json`)));
+    const label = `series ${meta.SeriesNumber ?? "?"}${meta.SeriesDescription ? ` "${meta.SeriesDescription}"` : ""}`;
+    if (options.series !== undefined && meta.SeriesNumber !== options.series) continue;
+    const w = warnings.get(base) ?? [];
+    const gaps = w.filter((l) => GAP_WARNING.test(l));
+    const parts = outputs.filter((n) => n.startsWith(`${base}_`) && n.endsWith(".nii"));
+    if (parts.some((n) => /_i\d+\.nii$/.test(n))) {
+      throw new InputError(path, `${label}: slices with mixed orientations (dcm2niix split it in ${parts.length})`);
     }
-  } finally {
-    clear(mod, "/out");
+    let file = `${base}.nii`;
+    const gapSlices = gaps.length > 0 ? await namedGaps(source, meta.SeriesInstanceUID) : [];
+    if (gaps.length > 0) {
+      const eq = parts.find((n) => /_Eq_\d+\.nii$/.test(n));
+      if (!options.allowGaps || !eq) throw gapError(path, label, gaps, gapSlices, eq !== undefined);
+      file = eq;
+    }
+    const equidistant = file !== `${base}.nii`;
+    if (!outputs.includes(file)) throw new InputError(path, `${label}: dcm2niix wrote no ${file}`);
+    const volume = await parseNifti(`${path} (${label})`, await conv.read(file));
+    const number = typeof meta.SeriesNumber === "number" ? meta.SeriesNumber : undefined;
+    const description = typeof meta.SeriesDescription === "string" ? meta.SeriesDescription : undefined;
+    series.push({
+      volume,
+      seriesNumber: number,
+      description,
+      uid: typeof meta.SeriesInstanceUID === "string" ? meta.SeriesInstanceUID : undefined,
+      converter: `${meta.ConversionSoftware ?? "dcm2niix"} ${meta.ConversionSoftwareVersion ?? ""}`.trim(),
+      name: safe(`${number ?? "x"}_${description ?? ""}`) || "series",
+      warnings: w,
+      equidistant,
+      gapSlices,
+    });
   }
   return series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
 }
@@ -254,9 +305,12 @@ export function parseSeriesPath(path: string): { dir: string; series: number; al
   return m ? { dir: m[1], series: Number(m[2]), allowGaps: m[3] !== undefined } : undefined;
 }
 
-/** Whether `path` is a series path or a folder holding DICOM files. */
+/**
+ * Whether `path` is DICOM input: a series path, a folder holding DICOM
+ * files, or a file that is DICOM by content (a DICOM file, a zip archive).
+ */
 export async function isDicomInput(path: string): Promise<boolean> {
-  return parseSeriesPath(path) !== undefined || await isDicomFolder(path);
+  return parseSeriesPath(path) !== undefined || await isDicomFolder(path) || await isDicomFileInput(path);
 }
 
 const infos = new Map<string, DicomInfo>();
@@ -290,13 +344,13 @@ export async function readDicomVolume(path: string, options: DicomReadOptions = 
     const gaps = hit.warnings.filter((l) => GAP_WARNING.test(l));
     if (hit.equidistant && !(sp?.allowGaps || options.allowGaps)) {
       const label = `series ${hit.seriesNumber ?? "?"}${hit.description ? ` "${hit.description}"` : ""}`;
-      throw gapError(dir, label, gaps, true);
+      throw gapError(dir, label, gaps, hit.gapSlices, true);
     }
     const { volume, ...info } = hit;
     infos.set(path, info);
     return volume;
   }
-  const got = await readDicomFolder(dir, {
+  const got = await readDicom(dir, {
     ...options,
     series: sp?.series ?? options.series,
     allowGaps: sp?.allowGaps || options.allowGaps,

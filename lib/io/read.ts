@@ -24,8 +24,9 @@ export function formatOf(path: string): VolumeFormat | undefined {
 }
 
 /**
- * Reads NIfTI or JNIfTI by extension, a DICOM series (a folder of DICOM
- * files holding one series, or a series path of a batch), else NIfTI.
+ * Reads NIfTI or JNIfTI by extension, a DICOM series (a folder, a zip or
+ * a DICOM file holding one series, by content; or a series path of a
+ * batch), else NIfTI.
  */
 export async function readVolume(path: string, options: ReadOptions = {}): Promise<Volume> {
   const f = formatOf(path);

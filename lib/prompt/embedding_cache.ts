@@ -10,7 +10,7 @@
  */
 import { join } from "../core/_std.ts";
 import { writeFileAtomic } from "../core/fsutil.ts";
-import { cacheDir } from "../cards/weights.ts";
+import { cacheDir } from "../core/cache_dir.ts";
 import type { Prepared } from "./preprocess.ts";
 import type { EmbeddingStore } from "./prompter.ts";
 

@@ -58,6 +58,8 @@ export interface RunReport {
     converter: string;
     equidistant: boolean;
     warnings: string[];
+    /** The slices that break the grid (instance numbers, positions), for a series dcm2niix warned about. */
+    gapSlices: string[];
   };
   outputs: string[];
   /** The model files that ran: path, file name and SHA-256. */
@@ -105,6 +107,7 @@ export function buildReport(
         converter: dicom.converter,
         equidistant: dicom.equidistant,
         warnings: dicom.warnings,
+        gapSlices: dicom.gapSlices,
       },
     }),
     outputs,

@@ -19,14 +19,8 @@ import { finish, predict, prepare, type Prepared } from "./pipeline.ts";
 import { makePlan, type Plan, type PlanOptions } from "./plan.ts";
 import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
 import type { DownloadProgress } from "../cards/download.ts";
-import {
-  cacheDir,
-  fetchModel,
-  missingModelError,
-  type ModelFile,
-  type ResolvedModel,
-  resolveModels,
-} from "../cards/weights.ts";
+import { fetchModel, missingModelError, type ModelFile, type ResolvedModel, resolveModels } from "../cards/weights.ts";
+import { cacheDir } from "../core/cache_dir.ts";
 import { sha256Hex } from "../core/_std.ts";
 
 /** Options of a segmentation, named like siamize's long flags. */

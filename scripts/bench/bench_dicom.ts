@@ -3,15 +3,17 @@
  * file per slice) converted inside this process by dcm2niix's WASM build
  * (lib/io/dicom.ts), against reading the same volume as .nii and .nii.gz.
  * The first conversion includes loading the WASM module; the median is of
- * the runs after it (one instance reused, as in a batch).
+ * the runs after it (one instance reused, as in a batch). The same series
+ * as a deflated `.zip` (read in memory, entries inflated one at a time).
  *
  * @module
  */
-import { readDicomFolder } from "../../lib/io/dicom.ts";
+import { readDicom } from "../../lib/io/dicom.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { defaultHeader } from "../../lib/io/volume.ts";
 import { median, time } from "./_common.ts";
 import { type SeriesSpec, sourceVolume, writeSeries } from "../../tests/io/_dicom_writer.ts";
+import { zipFolder } from "../../tests/io/_zip_writer.ts";
 
 /** Table lines of the `dicom` case (`runs` conversions after the first). */
 export async function benchDicom(runs: number): Promise<string[]> {
@@ -31,20 +33,24 @@ export async function benchDicom(runs: number): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "siamize-bench-dicom-" });
   try {
     await writeSeries(dir, spec);
-    const nii = `${dir}.nii`, niigz = `${dir}.nii.gz`;
+    const nii = `${dir}.nii`, niigz = `${dir}.nii.gz`, zip = `${dir}.zip`;
+    await zipFolder(dir, zip);
     const vol = sourceVolume(spec, defaultHeader());
     await writeNifti(nii, vol, { datatype: "int16", gzip: false });
     await writeNifti(niigz, vol, { datatype: "int16" });
-    const [first] = await time(() => readDicomFolder(dir));
-    const conv: number[] = [], plain: number[] = [], gz: number[] = [];
+    const [first] = await time(() => readDicom(dir));
+    const conv: number[] = [], zipped: number[] = [], plain: number[] = [], gz: number[] = [];
     for (let i = 0; i < runs; i++) {
-      conv.push((await time(() => readDicomFolder(dir)))[0]);
+      conv.push((await time(() => readDicom(dir)))[0]);
+      zipped.push((await time(() => readDicom(zip)))[0]);
       plain.push((await time(() => readNifti(nii)))[0]);
       gz.push((await time(() => readNifti(niigz)))[0]);
       console.error(`dicom run ${i + 1}/${runs}: ${conv.at(-1)!.toFixed(2)} s`);
     }
+    const zipBytes = (await Deno.stat(zip)).size;
     await Deno.remove(nii);
     await Deno.remove(niigz);
+    await Deno.remove(zip);
     const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
     return [
       "",
@@ -54,6 +60,7 @@ export async function benchDicom(runs: number): Promise<string[]> {
       "| read | first (loads the WASM) | median of runs | runs |",
       "|---|---|---|---|",
       `| dcm2niix WASM → raw NIfTI → parseNifti | ${ms(first)} | ${ms(median(conv))} | ${runs} |`,
+      `| the same from a deflated .zip (${(zipBytes / 2 ** 20).toFixed(1)} MiB) | | ${ms(median(zipped))} | ${runs} |`,
       `| the same volume as .nii (readNifti) | | ${ms(median(plain))} | ${runs} |`,
       `| the same volume as .nii.gz (readNifti) | | ${ms(median(gz))} | ${runs} |`,
     ];

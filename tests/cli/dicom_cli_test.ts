@@ -5,7 +5,8 @@ import { defaultHeader } from "../../lib/io/volume.ts";
 import { readVolume } from "../../mod.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
-import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "../io/_dicom_writer.ts";
+import { assertSameImage, type SeriesSpec, sourceVolume, writeMultiFrame, writeSeries } from "../io/_dicom_writer.ts";
+import { zipFolder } from "../io/_zip_writer.ts";
 
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
 const CARD = join(ROOT, "models", "testing", "analytic.json");
@@ -91,6 +92,11 @@ Deno.test("two series in one DICOM folder: a batch named from series number and 
   assertEquals(r.code, 0, r.err.join("\n"));
   const names = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.endsWith(".nii.gz")).sort();
   assertEquals(names, ["4_T1_mprage_seg.nii.gz", "7_T2_tse_seg.nii.gz"]);
+  const zip = join(d.path, "two.zip"), fromZip = join(d.path, "out_zip");
+  await zipFolder(dcm, zip);
+  const z = await run(["-i", zip, "-o", fromZip, ...ARGS]);
+  assertEquals(z.code, 0, z.err.join("\n"));
+  for (const n of names) assertSameImage(await readNifti(join(fromZip, n)), await readNifti(join(out, n)));
   const one = join(d.path, "one.nii.gz");
   const p = await run(["-i", dcm, "-o", one, "--series", "7", ...ARGS]);
   assertEquals(p.code, 0, p.err.join("\n"));
@@ -108,8 +114,51 @@ Deno.test("a DICOM series with a missing slice stops the run with its own line; 
   const r = await run(["-i", d.path, "-o", out, ...ARGS]);
   assertEquals(r.code, 65);
   assertEquals(r.err.length, 1);
-  assert(/series 4 "T1 mprage": slices are not one regular grid/.test(r.err[0]), r.err[0]);
+  // slice k at z = 1.6 k - 20 mm, instance 30 - k: slice 12 (instance 18) left out, named in instance order
+  assert(
+    r.err[0].includes(
+      'series 4 "T1 mprage": slices are not one regular grid: missing slice between instance 17 and 19 (z = 0.8 → -2.4 mm)',
+    ),
+    r.err[0],
+  );
   assert(!Deno.readDirSync(d.path).some((e) => e.name.endsWith(".nii.gz")), "no partial output");
   const g = await run(["-i", d.path, "-o", out, ...ARGS, "--dicom-allow-gaps"]);
   assertEquals(g.code, 0, g.err.join("\n"));
+});
+
+Deno.test("siamize -i series.zip and -i multiframe.dcm: the folder's labels; a truncated zip exits 65 with one line", async () => {
+  await using d = await tempDir();
+  const dcm = join(d.path, "dicom");
+  await Deno.mkdir(dcm);
+  const sp = spec();
+  await writeSeries(dcm, sp);
+  const a = await run(["-i", dcm, "-o", join(d.path, "a.nii.gz"), ...ARGS]);
+  assertEquals(a.code, 0, a.err.join("\n"));
+  const zip = join(d.path, "series.zip");
+  await zipFolder(dcm, zip);
+  const report = join(d.path, "z.json");
+  const z = await run(["-i", zip, "-o", join(d.path, "z.nii.gz"), ...ARGS, "--report", report]);
+  assertEquals(z.code, 0, z.err.join("\n"));
+  assertSameImage(await readNifti(join(d.path, "z.nii.gz")), await readNifti(join(d.path, "a.nii.gz")));
+  assertEquals(JSON.parse(await Deno.readTextFile(report)).dicom.uid, sp.uid);
+  const mf = join(d.path, "enhanced.dcm");
+  await writeMultiFrame(mf, sp);
+  const m = await run(["-i", mf, "-o", join(d.path, "m.nii.gz"), ...ARGS]);
+  assertEquals(m.code, 0, m.err.join("\n"));
+  assertSameImage(await readNifti(join(d.path, "m.nii.gz")), await readNifti(join(d.path, "a.nii.gz")));
+  const bytes = await Deno.readFile(zip);
+  const cut = join(d.path, "cut.zip");
+  await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const c = await run(["-i", cut, "-o", join(d.path, "c.nii.gz"), ...ARGS]);
+  assertEquals(c.code, 65);
+  assertEquals(c.err.length, 1, c.err.join("\n"));
+  assert(c.err[0].includes(`${cut}: not a readable zip archive`), c.err[0]);
+  assert(!Deno.readDirSync(d.path).some((e) => e.name.startsWith("c.nii")), "no partial output");
+  const one = await run(["-i", join(dcm, "IM_0"), "-o", join(d.path, "s.nii.gz"), ...ARGS]);
+  assertEquals(one.code, 65);
+  assertEquals(one.err, [
+    `siamize: ${
+      join(dcm, "IM_0")
+    }: a single-slice DICOM file: give the folder that holds its series (or a multi-frame file)`,
+  ]);
 });

@@ -11,6 +11,9 @@ import { join } from "../../lib/core/_std.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { GOLDEN, ROOT, sha256Of } from "../_fixtures.ts";
 import { userEnv } from "../_tasks.ts";
+import { readNifti } from "../../lib/io/nifti.ts";
+import { defaultHeader } from "../../lib/io/volume.ts";
+import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "../io/_dicom_writer.ts";
 
 /** The `deno run` flags the README's library section names. */
 async function readmePermissions(): Promise<string[]> {
@@ -65,16 +68,54 @@ Deno.test("a script outside the checkout imports <checkout>/mod.ts by path and s
   }
 });
 
+Deno.test("a script outside the checkout reads a DICOM folder through <checkout>/mod.ts (dcm2niix found without deno.json)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "siamize-outside-dicom-" });
+  try {
+    assert(!dir.startsWith(ROOT), dir);
+    await Deno.mkdir(join(dir, "dicom"));
+    const dims = [6, 5, 4];
+    const sp: SeriesSpec = {
+      stored: Int16Array.from({ length: 6 * 5 * 4 }, (_, i) => (i * 37) % 301 - 150),
+      dims,
+      affine: [[-1, 0, 0, 3], [0, 1.2, 0, -2], [0, 0, 2, 1], [0, 0, 0, 1]],
+      slope: 1,
+      intercept: 0,
+      seriesNumber: 1,
+      description: "outside",
+      uid: "1.2.826.0.1.3680043.9.7777.101",
+    };
+    await writeSeries(join(dir, "dicom"), sp);
+    await Deno.writeTextFile(
+      join(dir, "read.ts"),
+      `import { readVolume, writeVolume } from ${JSON.stringify(join(ROOT, "mod.ts"))};\n` +
+        `await writeVolume("vol.nii", await readVolume("dicom"));\n`,
+    );
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...await readmePermissions(), "read.ts"],
+      cwd: dir,
+      clearEnv: true,
+      env: userEnv(),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+    assertSameImage(await readNifti(join(dir, "vol.nii")), sourceVolume(sp, defaultHeader()));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("lib/ imports npm packages only by full npm: specifiers, at deno.json's versions", async () => {
   const imports: Record<string, string> = denoJson.imports;
-  const found: string[] = [];
+  const found = new Map<string, Set<string>>(); // specifier → the modules naming it
   const walk = async (d: string) => {
     for await (const e of Deno.readDir(d)) {
       const p = join(d, e.name);
       if (e.isDirectory) await walk(p);
       else if (e.name.endsWith(".ts")) {
         const src = await Deno.readTextFile(p);
-        for (const m of src.matchAll(/(?:from|import)\s*\(?\s*"([^"./][^"]*)"/g)) {
+        for (const m of src.matchAll(/(?:from|import|import\.meta\.resolve)\s*\(?\s*"([^"./][^"]*)"/g)) {
           const spec = m[1];
           if (spec.startsWith("node:")) continue;
           assert(
@@ -83,13 +124,17 @@ Deno.test("lib/ imports npm packages only by full npm: specifiers, at deno.json'
           );
           const name = spec.slice(4).replace(/@[^@/]+$/, "");
           assertEquals(spec, imports[name], `${p}: ${spec} differs from deno.json's ${imports[name]}`);
-          found.push(spec);
+          found.set(spec, (found.get(spec) ?? new Set()).add(p));
         }
       }
     }
   };
   await walk(join(ROOT, "lib"));
-  // One module per package: each version is written once in lib/.
-  assertEquals([...new Set(found)].sort(), ["npm:onnxruntime-node@1.30.0", "npm:protobufjs@8.0.1"]);
-  assertEquals(found.length, 2);
+  // One module per package: each version is written in one module of lib/.
+  assertEquals([...found.keys()].sort(), [
+    "npm:@niivue/dcm2niix@1.2.0",
+    "npm:onnxruntime-node@1.30.0",
+    "npm:protobufjs@8.0.1",
+  ]);
+  for (const [spec, files] of found) assertEquals(files.size, 1, `${spec} is named in ${[...files].join(", ")}`);
 });

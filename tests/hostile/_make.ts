@@ -1,6 +1,6 @@
 /**
  * Makes the hostile-input test set (issue #20) in a folder: decompression
- * bombs (gzip and zlib, one member or many), lying and malformed NIfTI
+ * bombs (gzip and zlib, one member or many; a zip entry), lying and malformed NIfTI
  * headers, JNIfTI/BJData that nests or counts without bound, special files,
  * cards whose weights escape the cache, bad output placements and a secret
  * given where a label list was expected. Each case says how the CLI is run
@@ -16,6 +16,7 @@ import { join } from "../../lib/core/_std.ts";
 import { encodeBJData } from "../../lib/io/bjdata.ts";
 import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { craftNifti, writeHead } from "../_fixtures.ts";
+import { zipBytes } from "../io/_zip_writer.ts";
 
 /** One hostile case: the CLI arguments (model flags added by the runner) and what its error must name. */
 export interface HostileCase {
@@ -288,7 +289,19 @@ export async function makeHostileSet(dir: string): Promise<HostileCase[]> {
     codes: [73],
   });
 
-  // 8. A secret where a label list was expected.
+  // 8. DICOM archives: an entry that inflates far past its declared size, sizes that sum past the ceiling, a cut archive.
+  const dicm = new Uint8Array(200);
+  dicm.set(enc("DICM"), 128);
+  await input(
+    "bomb_8gib.zip",
+    await zipBytes([{ name: "a.dcm", data: dicm, declaredSize: 1000, rawDeflate: deflateBomb(dicm, 128) }]),
+  );
+  const huge = { data: dicm, declaredSize: 0xfffffffe };
+  await input("declares_12gib.zip", await zipBytes([1, 2, 3].map((k) => ({ name: `${k}.dcm`, ...huge }))));
+  const whole = await zipBytes([{ name: "a.dcm", data: dicm }, { name: "b.dcm", data: dicm }]);
+  await input("cut.zip", whole.subarray(0, whole.length - 30));
+
+  // 9. A secret where a label list was expected.
   const secret = "ghp_" + "Zq7Xw2Lk9Pm4".repeat(3);
   const token = await file("token.txt", `${secret}\n`);
   cases.push({

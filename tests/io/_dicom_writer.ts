@@ -51,7 +51,8 @@ class Out {
   }
 }
 
-function element(group: number, elem: number, vr: string, value: Uint8Array): Uint8Array {
+/** One explicit-VR little-endian element (defined length). */
+export function element(group: number, elem: number, vr: string, value: Uint8Array): Uint8Array {
   const pad = value.length % 2;
   const long = LONG_VR.has(vr);
   const head = long ? 12 : 8;
@@ -73,7 +74,12 @@ const us = (n: number) => new Uint8Array(new Uint16Array([n]).buffer);
 const ds = (xs: number[]) => text(xs.map((x) => Number(x.toFixed(6)).toString()).join("\\"));
 
 /** The bytes of one DICOM file. */
-export function dicomFile(tags: [number, number, string, Uint8Array][], sopClass: string, sopUid: string): Uint8Array {
+export function dicomFile(
+  tags: [number, number, string, Uint8Array][],
+  sopClass: string,
+  sopUid: string,
+  transferSyntax = "1.2.840.10008.1.2.1",
+): Uint8Array {
   const out = new Out();
   out.push(new Uint8Array(128));
   out.push(text("DICM"));
@@ -81,7 +87,7 @@ export function dicomFile(tags: [number, number, string, Uint8Array][], sopClass
     element(2, 1, "OB", new Uint8Array([0, 1])),
     element(2, 2, "UI", text(sopClass)),
     element(2, 3, "UI", text(sopUid)),
-    element(2, 0x10, "UI", text("1.2.840.10008.1.2.1")),
+    element(2, 0x10, "UI", text(transferSyntax)),
   ];
   const metaLen = meta.reduce((s, m) => s + m.length, 0);
   out.push(element(2, 0, "UL", new Uint8Array(new Uint32Array([metaLen]).buffer)));
@@ -178,4 +184,111 @@ export function assertSameImage(got: Volume, src: Volume): void {
     assertEquals(got.data[g[0] + gx * (g[1] + gy * g[2])], src.data[i], `value at source voxel ${v}`);
   }
   assert(worst < 1e-3, `affine within 1e-3 mm (worst ${worst})`);
+}
+
+/** An item of a sequence: its elements (already encoded, in tag order) with the item tag and length. */
+function item(elements: Uint8Array[]): Uint8Array {
+  const len = elements.reduce((s, e) => s + e.length, 0);
+  const b = new Uint8Array(8 + len);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 0xfffe, true);
+  v.setUint16(2, 0xe000, true);
+  v.setUint32(4, len, true);
+  let p = 8;
+  for (const e of elements) {
+    b.set(e, p);
+    p += e.length;
+  }
+  return b;
+}
+
+/** A sequence (SQ, defined length) of items, each a list of encoded elements. */
+function sequence(items: Uint8Array[][]): Uint8Array {
+  const parts = items.map(item);
+  const b = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let p = 0;
+  for (const x of parts) {
+    b.set(x, p);
+    p += x.length;
+  }
+  return b;
+}
+
+/**
+ * Writes `spec` as one Enhanced MR Image Storage file (multi-frame, one
+ * frame per z slice; per-frame positions in the Per-frame Functional
+ * Groups, spacing, orientation and rescale in the Shared Functional
+ * Groups), as scanners of the enhanced era do.
+ */
+export async function writeMultiFrame(path: string, spec: SeriesSpec): Promise<void> {
+  const [nx, ny, nz] = spec.dims;
+  const a = spec.affine;
+  const lps = (v: number[]) => [-v[0], -v[1], v[2]];
+  const [rowDir, colSp] = norm(lps([a[0][0], a[1][0], a[2][0]]));
+  const [colDir, rowSp] = norm(lps([a[0][1], a[1][1], a[2][1]]));
+  const [, sliceSp] = norm([a[0][2], a[1][2], a[2][2]]);
+  const sopClass = "1.2.840.10008.5.1.4.1.1.4.1";
+  const sop = `${spec.uid}.1`;
+  const ul = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+  const shared = sequence([[
+    element(0x20, 0x9116, "SQ", sequence([[element(0x20, 0x37, "DS", ds([...rowDir, ...colDir]))]])),
+    element(
+      0x28,
+      0x9110,
+      "SQ",
+      sequence([[element(0x18, 0x50, "DS", ds([sliceSp])), element(0x28, 0x30, "DS", ds([rowSp, colSp]))]]),
+    ),
+    element(
+      0x28,
+      0x9145,
+      "SQ",
+      sequence([[
+        element(0x28, 0x1052, "DS", ds([spec.intercept])),
+        element(0x28, 0x1053, "DS", ds([spec.slope])),
+        element(0x28, 0x1054, "LO", text("US")),
+      ]]),
+    ),
+  ]]);
+  const frames: Uint8Array[][] = [];
+  for (let z = 0; z < nz; z++) {
+    const pos = lps([0, 1, 2].map((r) => a[r][2] * z + a[r][3]));
+    frames.push([
+      element(
+        0x20,
+        0x9111,
+        "SQ",
+        sequence([[element(0x20, 0x9057, "UL", ul(z + 1)), element(0x20, 0x9157, "UL", ul(z + 1))]]),
+      ),
+      element(0x20, 0x9113, "SQ", sequence([[element(0x20, 0x32, "DS", ds(pos))]])),
+    ]);
+  }
+  const tags: [number, number, string, Uint8Array][] = [
+    [8, 0x16, "UI", text(sopClass)],
+    [8, 0x18, "UI", text(sop)],
+    [8, 0x20, "DA", text("20260101")],
+    [8, 0x30, "TM", text("120000")],
+    [8, 0x60, "CS", text("MR")],
+    [8, 0x70, "LO", text("Test")],
+    [8, 0x103e, "LO", text(spec.description)],
+    [0x10, 0x10, "PN", text("Test^Phantom")],
+    [0x10, 0x20, "LO", text("P1")],
+    [0x20, 0x0d, "UI", text("1.2.826.0.1.3680043.9.7777.1")],
+    [0x20, 0x0e, "UI", text(spec.uid)],
+    [0x20, 0x11, "IS", text(String(spec.seriesNumber))],
+    [0x20, 0x13, "IS", text("1")],
+    [0x20, 0x9222, "SQ", sequence([[element(0x20, 0x9165, "AT", new Uint8Array([0x20, 0, 0x57, 0x90]))]])],
+    [0x28, 0x02, "US", us(1)],
+    [0x28, 0x04, "CS", text("MONOCHROME2")],
+    [0x28, 0x08, "IS", text(String(nz))],
+    [0x28, 0x10, "US", us(ny)],
+    [0x28, 0x11, "US", us(nx)],
+    [0x28, 0x100, "US", us(16)],
+    [0x28, 0x101, "US", us(16)],
+    [0x28, 0x102, "US", us(15)],
+    [0x28, 0x103, "US", us(1)],
+    [0x5200, 0x9229, "SQ", shared],
+    [0x5200, 0x9230, "SQ", sequence(frames)],
+    [0x7fe0, 0x10, "OW", new Uint8Array(spec.stored.buffer, spec.stored.byteOffset, spec.stored.byteLength)],
+  ];
+  await Deno.writeFile(path, dicomFile(tags, sopClass, sop));
 }

@@ -1,18 +1,17 @@
 import { defaultHeader } from "../../lib/io/volume.ts";
+import { dicomFiles, isDicomFile, isDicomFileInput, isDicomFolder } from "../../lib/io/dicom_source.ts";
 import {
-  dicomFiles,
   dicomInfoOf,
-  isDicomFile,
-  isDicomFolder,
   parseSeriesPath,
   primeSeries,
-  readDicomFolder,
+  readDicom,
   readDicomVolume,
   seriesPath,
 } from "../../lib/io/dicom.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { haveFile, tempDir, withEnv } from "../_fixtures.ts";
-import { assertSameImage, type SeriesSpec, sourceVolume, writeSeries } from "./_dicom_writer.ts";
+import { assertSameImage, type SeriesSpec, sourceVolume, writeMultiFrame, writeSeries } from "./_dicom_writer.ts";
+import { zipBytes, zipFolder } from "./_zip_writer.ts";
 
 /** Deterministic signed 16-bit values covering negatives. */
 function stored(n: number, seed: number): Int16Array {
@@ -55,6 +54,12 @@ Deno.test("DICOM files are recognised by content, not extension", async () => {
   assert(!(await isDicomFolder(`${d.path}/IM0`)));
   await Deno.mkdir(`${d.path}/empty`);
   assert(!(await isDicomFolder(`${d.path}/empty`)));
+  const fifo = `${d.path}/pipe`;
+  if ((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success) {
+    assert(!(await isDicomFile(fifo)), "a FIFO is not opened (it would block)");
+    assert(!(await isDicomFileInput(fifo)));
+  }
+  assert(!(await isDicomFile("/dev/zero")));
 });
 
 Deno.test("axial series: shuffled names, instance numbers against position, rescale, int16 signed", async () => {
@@ -65,7 +70,7 @@ Deno.test("axial series: shuffled names, instance numbers against position, resc
   });
   await writeSeries(d.path, sp);
   const lines: string[] = [];
-  const [one, ...rest] = await readDicomFolder(d.path, { log: (l) => lines.push(l) });
+  const [one, ...rest] = await readDicom(d.path, { log: (l) => lines.push(l) });
   assertEquals(rest.length, 0);
   assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
   assertEquals(one.seriesNumber, 3);
@@ -80,18 +85,20 @@ Deno.test("oblique series keeps its oblique geometry", async () => {
   await using d = await tempDir();
   const sp = spec({ affine: OBLIQUE, modality: "MR", slope: 1, intercept: 0, description: "obl" });
   await writeSeries(d.path, sp);
-  const [one] = await readDicomFolder(d.path);
+  const [one] = await readDicom(d.path);
   assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
 });
 
 Deno.test("a series with a missing slice is refused with its own message, unless gaps are allowed", async () => {
   await using d = await tempDir();
   await writeSeries(d.path, spec({ skip: [4] }));
+  // AXIAL: slice k at z = 1.5 k - 30 mm, instance k + 1; slice 4 (instance 5, z = -24) left out
   await assertRejects(
-    () => readDicomFolder(d.path),
-    /series 3 "ax t1": slices are not one regular grid \(.*(Interslice distance varies|Missing images).*--dicom-allow-gaps/,
+    () => readDicom(d.path),
+    /^[^\n]*: series 3 "ax t1": slices are not one regular grid: missing slice between instance 4 and 6 \(z = -25\.5 → -22\.5 mm\) \(dcm2niix: .*(Interslice distance varies|Missing images).*--dicom-allow-gaps[^\n]*$/,
   );
-  const [one] = await readDicomFolder(d.path, { allowGaps: true });
+  const [one] = await readDicom(d.path, { allowGaps: true });
+  assertEquals(one.gapSlices, ["missing slice between instance 4 and 6 (z = -25.5 → -22.5 mm)"]);
   assert(one.warnings.some((w) => /Interslice distance varies/.test(w)));
   // dcm2niix's equidistant volume: the in-plane grid kept, slices 1.5 mm apart
   assertEquals(one.volume.dims.slice(0, 2), DIMS.slice(0, 2));
@@ -109,20 +116,20 @@ Deno.test("two series in one folder give two, sorted by series number, one insta
   });
   await writeSeries(d.path, { ...a, fileName: (z) => `a${z}` });
   await writeSeries(d.path, { ...b, fileName: (z) => `b${z}` });
-  const got = await readDicomFolder(d.path);
+  const got = await readDicom(d.path);
   assertEquals(got.map((g) => g.name), ["2_first_ax", "9_second"]);
   assertSameImage(got[0].volume, sourceVolume(b, defaultHeader()));
   assertSameImage(got[1].volume, sourceVolume(a, defaultHeader()));
   // the same instance converts again (nothing left over from the last folder)
-  assertEquals((await readDicomFolder(d.path)).length, 2);
+  assertEquals((await readDicom(d.path)).length, 2);
 });
 
 Deno.test("DICOM input: no DICOM files, and the size ceiling, are one-line errors naming the folder", async () => {
   await using d = await tempDir();
-  await assertRejects(() => readDicomFolder(d.path), /: no DICOM files/);
+  await assertRejects(() => readDicom(d.path), /: no DICOM files/);
   await writeSeries(d.path, spec({}));
   await withEnv({ SIAMIZE_MAX_INPUT_BYTES: "1K" }, async () => {
-    await assertRejects(() => readDicomFolder(d.path), /DICOM files sum to \d+ bytes; the limit is 1024 bytes/);
+    await assertRejects(() => readDicom(d.path), /DICOM files sum to \d+ bytes; the limit is 1024 bytes/);
   });
 });
 
@@ -144,7 +151,7 @@ for (const [tool, what] of [["dcmcjpeg", "JPEG lossless"], ["dcmcjpls", "JPEG-LS
       const bytes = await Deno.readFile(`${packed}/0.dcm`);
       const syntax = new TextDecoder().decode(bytes.subarray(132, 400));
       assert(syntax.includes(tool === "dcmcjpeg" ? "1.2.840.10008.1.2.4.70" : "1.2.840.10008.1.2.4.80"), "compressed");
-      const [one] = await readDicomFolder(packed);
+      const [one] = await readDicom(packed);
       assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
     },
   });
@@ -156,7 +163,7 @@ Deno.test("a primed series is read once without converting again; the gap guard 
   await Deno.mkdir(dir);
   const sp = spec({ skip: [4] });
   await writeSeries(dir, sp);
-  const [listed] = await readDicomFolder(dir, { allowGaps: true });
+  const [listed] = await readDicom(dir, { allowGaps: true });
   assert(listed.equidistant);
   const strict = seriesPath(dir, listed), lax = seriesPath(dir, listed, true);
   assertEquals(parseSeriesPath(lax), { dir, series: 3, allowGaps: true });
@@ -166,5 +173,93 @@ Deno.test("a primed series is read once without converting again; the gap guard 
   await Deno.remove(dir, { recursive: true }); // read from the primed series, not the (gone) folder
   assertEquals((await readDicomVolume(lax)).dims, listed.volume.dims);
   assertEquals(dicomInfoOf(lax)?.uid, sp.uid);
-  await assertRejects(() => readDicomVolume(lax), /cannot read the folder/); // taken once
+  await assertRejects(() => readDicomVolume(lax), /: cannot read \(/); // taken once
+});
+
+Deno.test("a zip of a series gives the folder's volume; other entries are skipped, entry names never touch the disk", async () => {
+  await using d = await tempDir();
+  const dir = `${d.path}/s`;
+  await Deno.mkdir(dir);
+  const sp = spec({ fileName: (z) => `IM${z}` });
+  await writeSeries(dir, sp);
+  const [fromFolder] = await readDicom(dir);
+  const evil = await Deno.readFile(`${dir}/IM0`); // a copy of a slice under hostile names: the same SOP instance
+  const zip = `${d.path}/series.bin`; // recognised by content, not extension
+  await zipFolder(dir, zip, [
+    { name: "README.txt", data: new TextEncoder().encode("scanner export") },
+    { name: "../../escape.dcm", data: evil },
+    { name: "/abs/escape.dcm", data: evil, deflate: false },
+  ]);
+  const before = [...Deno.readDirSync(d.path)].map((e) => e.name).sort();
+  const [fromZip, ...rest] = await readDicom(zip);
+  assertEquals(rest.length, 0);
+  assertSameImage(fromZip.volume, sourceVolume(sp, defaultHeader()));
+  assertEquals(fromZip.volume.affine, fromFolder.volume.affine);
+  assertEquals(fromZip.volume.data, fromFolder.volume.data);
+  assertEquals(fromZip.uid, sp.uid);
+  assertEquals([...Deno.readDirSync(d.path)].map((e) => e.name).sort(), before, "nothing written beside the archive");
+  assert(!haveFile(`${d.path}/../escape.dcm`));
+  assertEquals((await readDicomVolume(zip)).dims, fromFolder.volume.dims);
+});
+
+Deno.test("zip input: no DICOM inside, a truncated archive, and the size ceiling are one-line errors naming it", async () => {
+  await using d = await tempDir();
+  const none = `${d.path}/none.zip`;
+  await Deno.writeFile(none, await zipBytes([{ name: "a.txt", data: new TextEncoder().encode("x".repeat(300)) }]));
+  await assertRejects(() => readDicom(none), /none\.zip: no DICOM files in the archive/);
+  const dir = `${d.path}/s`;
+  await Deno.mkdir(dir);
+  await writeSeries(dir, spec({}));
+  const zip = `${d.path}/s.zip`;
+  await zipFolder(dir, zip);
+  const bytes = await Deno.readFile(zip);
+  const cut = `${d.path}/cut.zip`;
+  await Deno.writeFile(cut, bytes.subarray(0, bytes.length - 40));
+  const e = await assertRejects(() => readDicom(cut), /cut\.zip: not a readable zip archive/);
+  assertEquals((e as { exitCode?: number }).exitCode, 65);
+  await withEnv({ SIAMIZE_MAX_INPUT_BYTES: "4K" }, async () => {
+    await assertRejects(
+      () => readDicom(zip),
+      /s\.zip: the archive's files inflate to \d+ bytes; the limit is 4096 bytes/,
+    );
+  });
+});
+
+Deno.test("one multi-frame (Enhanced MR) file is read as its volume, axial and oblique", async () => {
+  await using d = await tempDir();
+  for (const affine of [AXIAL, OBLIQUE]) {
+    const sp = spec({ affine, modality: "MR", description: "enhanced", seriesNumber: 5 });
+    const file = `${d.path}/mf`;
+    await writeMultiFrame(file, sp);
+    const [one, ...rest] = await readDicom(file);
+    assertEquals(rest.length, 0);
+    assertSameImage(one.volume, sourceVolume(sp, defaultHeader()));
+    assertEquals(one.seriesNumber, 5);
+  }
+});
+
+Deno.test("one single-slice DICOM file is refused, naming the file and what to give; a file that is neither is named", async () => {
+  await using d = await tempDir();
+  const [name] = await writeSeries(d.path, spec({ skip: [1, 2, 3, 4, 5, 6, 7, 8] }));
+  await assertRejects(
+    () => readDicom(`${d.path}/${name}`),
+    /0\.dcm: a single-slice DICOM file: give the folder that holds its series/,
+  );
+  await Deno.writeTextFile(`${d.path}/notes.txt`, "x".repeat(300));
+  await assertRejects(() => readDicom(`${d.path}/notes.txt`), /notes\.txt: neither a DICOM file .* nor a zip archive/);
+});
+
+Deno.test("conversions started together (a batch reading ahead) take turns on the shared instance", async () => {
+  await using d = await tempDir();
+  const specs = [3, 4, 5].map((n) =>
+    spec({ seriesNumber: n, uid: `1.2.826.0.1.3680043.9.7777.6${n}`, stored: stored(DIMS[0] * DIMS[1] * DIMS[2], n) })
+  );
+  for (const [i, sp] of specs.entries()) {
+    await Deno.mkdir(`${d.path}/${i}`);
+    await writeSeries(`${d.path}/${i}`, sp);
+  }
+  const zip = `${d.path}/2.zip`;
+  await zipFolder(`${d.path}/2`, zip);
+  const got = await Promise.all([readDicom(`${d.path}/0`), readDicom(`${d.path}/1`), readDicom(zip)]);
+  got.forEach(([one], i) => assertSameImage(one.volume, sourceVolume(specs[i], defaultHeader())));
 });

@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from "../../lib/core/_std.ts";
-import { installedCheckout, mirrorHost } from "../../scripts/install.ts";
+import { findOnPath, installArgs, installedCheckout, mirrorHost } from "../../scripts/install.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { GOLDEN, ROOT, tempDir } from "../_fixtures.ts";
 import { tinyModel } from "../_models.ts";
@@ -29,6 +29,23 @@ Deno.test("install: mirror hosts from a URL or a bare host; the checkout an inst
     "/home/a/siamize",
   );
   assertEquals(installedCheckout("#!/bin/sh\nexec other-tool"), undefined);
+});
+
+Deno.test("install: a native dcm2niix on PATH is found by its absolute path and granted --allow-run for that file only", async () => {
+  await using d = await tempDir();
+  await Deno.mkdir(join(d.path, "a"));
+  await Deno.mkdir(join(d.path, "b"));
+  await Deno.writeTextFile(join(d.path, "a", "dcm2niix"), "not executable");
+  await Deno.writeTextFile(join(d.path, "b", "dcm2niix"), "#!/bin/sh\n");
+  await Deno.chmod(join(d.path, "b", "dcm2niix"), 0o755);
+  const path = [join(d.path, "missing"), join(d.path, "a"), join(d.path, "b")].join(":");
+  assertEquals(findOnPath("dcm2niix", path), join(d.path, "b", "dcm2niix"));
+  assertEquals(findOnPath("dcm2niix", join(d.path, "a")), undefined);
+  assertEquals(findOnPath("dcm2niix", undefined), undefined);
+  const args = installArgs([], undefined, "/opt/bin/dcm2niix");
+  assertEquals(args.filter((a) => a.startsWith("--allow-run")), ["--allow-run=/opt/bin/dcm2niix"]);
+  assertEquals(args.at(-1), join(ROOT, "cli.ts"));
+  assertEquals(installArgs([]).filter((a) => a.startsWith("--allow-run")), []);
 });
 
 Deno.test("install refuses to replace a siamize command of another checkout (73) unless -f", async () => {

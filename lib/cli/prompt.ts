@@ -15,7 +15,15 @@ import { cacheDir } from "../core/cache_dir.ts";
 import { ensureWritableFiles, ensureWritableFolder, EXIT_CANTCREAT } from "../run/preflight.ts";
 import { type PromptCard, resolvePromptCard } from "../prompt/card.ts";
 import { diskEmbeddingStore } from "../prompt/embedding_cache.ts";
-import { baseName, inputFormat, isRgb, type PromptInput, readPromptInput, readVolume64 } from "../prompt/input.ts";
+import {
+  baseName,
+  inputFormat,
+  isRgb,
+  type PromptInput,
+  readPromptInput,
+  readVolume64,
+  sniffInputFormat,
+} from "../prompt/input.ts";
 import { isConstant } from "../prompt/preprocess.ts";
 import { Prompter } from "../prompt/prompter.ts";
 import type { Prompt } from "../prompt/prompts.ts";
@@ -115,10 +123,10 @@ export async function runPrompt(argv: string[], io: PromptIo): Promise<number> {
   };
   const t0 = performance.now();
   const input = o.input!;
-  if (!inputFormat(input)) {
-    throw new SiamizeError(`-i ${input}: unsupported image format: give NIfTI (.nii, .nii.gz) or PNG`, 65);
-  }
   if (!(await exists(input))) throw new SiamizeError(`-i ${input}: no such file`, 66);
+  if (!(await sniffInputFormat(input))) {
+    throw new SiamizeError(`-i ${input}: unsupported image format: give NIfTI (.nii, .nii.gz), PNG, JPEG or TIFF`, 65);
+  }
   const card = await resolvePromptCard(o.card);
   if (o.prompts) return await runPromptsFile(o, card, { say, detail, t0 });
 

@@ -12,7 +12,7 @@ import type { SliceRef } from "../prompt/slice.ts";
 
 /** Everything `siamize prompt` can be told. */
 export interface PromptCliOptions {
-  /** `-i`: NIfTI or PNG. */
+  /** `-i`: NIfTI, PNG, JPEG or TIFF. */
   input?: string;
   /** `-o`: a folder (SAMRI's names inside) or a file. */
   output?: string;
@@ -58,7 +58,7 @@ export const PROMPT_HELP =
 
 usage: siamize prompt -i IMAGE -o OUT [--box X1 Y1 X2 Y2] [--point X Y [0]]... -M ENCODER.onnx,DECODER.onnx
 
-  -i, --input FILE        NIfTI (1,H,W), (H,W), (H,W,1), a 3-D volume with --slice; or PNG
+  -i, --input FILE        NIfTI (1,H,W), (H,W), (H,W,1), a 3-D volume with --slice; or PNG, JPEG, TIFF
   -o, --output PATH       a folder: <base>_seg_.nii.gz (+ <base>_seg_.png) as SAMRI names them; or a file
   --box X1 Y1 X2 Y2       box in pixels (x = column, y = row); no prompt at all = the whole image
   --point X Y [0]         a point (repeatable); a trailing 0 makes it negative (outside)

@@ -1,16 +1,20 @@
 /**
  * Reading a prompt input as SAMRI's `load_file` does: NIfTI through our
  * reader in float64 (nibabel's `get_fdata()`), 2-D images by SAMRI's shape
- * rules or a slice of a 3-D volume; PNG through our decoder, with
- * skimage's channel rules (grey min-max to uint8; RGB kept when 8-bit,
- * min-max over the whole array when 16-bit; alpha dropped; grey+alpha refused).
+ * rules or a slice of a 3-D volume; PNG, JPEG and TIFF (recognised by their
+ * first bytes, else by extension) through `lib/io`'s decoders, with SAMRI's
+ * channel rules on what skimage returns (grey min-max to uint8; RGB kept
+ * when 8-bit, min-max over the whole array when 16-bit; alpha dropped;
+ * grey+alpha refused).
  *
  * @module
  */
 import { InputError } from "../core/errors.ts";
 import type { Volume } from "../core/types.ts";
 import { readNifti } from "../io/nifti.ts";
-import { decodePng } from "../io/png_decode.ts";
+import { decodeJpeg, isJpeg } from "../io/jpeg_decode.ts";
+import { type DecodedPng, decodePng } from "../io/png_decode.ts";
+import { decodeTiff, isTiff } from "../io/tiff_decode.ts";
 import type { U8Image } from "./pillow_resize.ts";
 import { type Slice2D, toUint8 } from "./preprocess.ts";
 import { sliceOf2D, type SliceRef, takeSlice } from "./slice.ts";
@@ -19,13 +23,13 @@ import { sliceOf2D, type SliceRef, takeSlice } from "./slice.ts";
 export interface PromptInput {
   /** The path as given. */
   path: string;
-  /** `nifti` or `png`. */
-  format: "nifti" | "png";
+  /** The format read. */
+  format: InputFormat;
   /** The NIfTI volume (float64 values), for writing masks on its grid. */
   volume?: Volume;
   /** Where the slice sits in the volume's array (NIfTI only). */
   ref?: SliceRef;
-  /** The slice: grey values, or an 8-bit RGB image (PNG colour inputs). */
+  /** The slice: grey values, or an 8-bit RGB image (colour inputs). */
   slice: Slice2D | U8Image;
 }
 
@@ -42,13 +46,62 @@ export function baseName(path: string): string {
   return dot > 0 ? b.slice(0, dot) : b;
 }
 
+/** The formats `siamize prompt` reads. */
+export type InputFormat = "nifti" | "png" | "jpeg" | "tiff";
+
 /** The format of an input path by extension, or undefined. */
-export function inputFormat(path: string): "nifti" | "png" | undefined {
+export function inputFormat(path: string): InputFormat | undefined {
   const l = path.toLowerCase();
   if (l.endsWith(".nii") || l.endsWith(".nii.gz")) return "nifti";
   if (l.endsWith(".png")) return "png";
+  if (l.endsWith(".jpg") || l.endsWith(".jpeg")) return "jpeg";
+  if (l.endsWith(".tif") || l.endsWith(".tiff")) return "tiff";
   return undefined;
 }
+
+/** The image format of bytes by their first bytes (PNG, JPEG, TIFF), or undefined. */
+export function imageFormatOf(bytes: Uint8Array): "png" | "jpeg" | "tiff" | undefined {
+  const png = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return "png";
+  if (isJpeg(bytes)) return "jpeg";
+  if (isTiff(bytes)) return "tiff";
+  return undefined;
+}
+
+/**
+ * The format of an input file: NIfTI by extension; an image by its first
+ * bytes, else by extension (the decoder then says what is wrong); undefined
+ * for anything else. A missing file is exit 66.
+ */
+export async function sniffInputFormat(path: string): Promise<InputFormat | undefined> {
+  const byName = inputFormat(path);
+  if (byName === "nifti") return byName;
+  return imageFormatOf(await readHead(path, 8)) ?? byName;
+}
+
+async function readHead(path: string, n: number): Promise<Uint8Array> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new InputError(path, "no such file", 66);
+    throw new InputError(path, `cannot read (${(e as Error).message})`, 66);
+  }
+  try {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = await f.read(buf.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    f.close();
+  }
+}
+
+const UNSUPPORTED = "unsupported image format: give NIfTI (.nii, .nii.gz), PNG, JPEG or TIFF";
 
 /** A 3-D (or 2-D) NIfTI volume in float64, for slicing. */
 export function readVolume64(path: string): Promise<Volume> {
@@ -57,15 +110,15 @@ export function readVolume64(path: string): Promise<Volume> {
 
 /** Reads the image and takes its slice (`slice` for a 3-D volume; SAMRI's 2-D rules otherwise). */
 export async function readPromptInput(path: string, slice?: SliceRef): Promise<PromptInput> {
-  const format = inputFormat(path);
+  const format = await sniffInputFormat(path);
   if (format === "nifti") {
     const volume = await readVolume64(path);
     if (slice) return { path, format, volume, ref: slice, slice: takeSlice(volume, slice, path) };
     const s = sliceOf2D(volume, path);
     return { path, format, volume, ref: s.ref, slice: s.slice };
   }
-  if (format !== "png") throw new InputError(path, "unsupported image format: give NIfTI (.nii, .nii.gz) or PNG", 65);
-  if (slice) throw new InputError(path, "--slice needs a 3-D NIfTI volume, not a PNG", 64);
+  if (!format) throw new InputError(path, UNSUPPORTED, 65);
+  if (slice) throw new InputError(path, `--slice needs a 3-D NIfTI volume, not a ${format.toUpperCase()}`, 64);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -73,13 +126,18 @@ export async function readPromptInput(path: string, slice?: SliceRef): Promise<P
     if (e instanceof Deno.errors.NotFound) throw new InputError(path, "no such file", 66);
     throw new InputError(path, `cannot read (${(e as Error).message})`, 66);
   }
-  const png = await decodePng(bytes, path);
+  const png: DecodedPng = format === "png"
+    ? await decodePng(bytes, path)
+    : format === "jpeg"
+    ? await decodeJpeg(bytes, path)
+    : await decodeTiff(bytes, path);
   const { width, height, channels } = png;
   if (channels === 1) {
     return { path, format, slice: { width, height, data: Float64Array.from(png.data) } };
   }
   if (channels === 2) {
-    throw new InputError(path, `unsupported channel count 2 (grey+alpha) in a ${width}x${height} PNG`, 65);
+    const kind = format.toUpperCase();
+    throw new InputError(path, `unsupported channel count 2 (grey+alpha) in a ${width}x${height} ${kind}`, 65);
   }
   const rgb = new Uint8Array(width * height * 3);
   let values: ArrayLike<number> = png.data;

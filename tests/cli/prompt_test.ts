@@ -208,3 +208,55 @@ Deno.test("prompt: a grey PNG of the golden axial slice gives SAMRI's mask; a fi
   assertEquals(bad.code, 65);
   assert(/la\.png: unsupported channel count 2 \(grey\+alpha\) in a 2x2 PNG/.test(bad.err[0]), bad.err[0]);
 });
+
+const IMAGES = `${GOLDEN}../images/`;
+
+Deno.test("prompt: -i slice.tif (the golden axial slice, LZW) writes slice_seg_.nii.gz/png with SAMRI's mask", async () => {
+  const tif = `${tmp}/slice.tif`;
+  await Deno.copyFile(`${IMAGES}axial_grey8_lzw.tif`, tif);
+  const g = AXIAL.prompts.find((p) => p.name === "box_point")!;
+  const out = `${tmp}/from_tif`;
+  const args = ["--box", ...g.box.map(String), "--point", ...g.point!.map(String), "-M", M, "--no-cache"];
+  const r = await run(["-i", tif, "-o", out, ...args]);
+  assertEquals(r.code, 0, r.err.join("\n"));
+  assertEquals(await files(out), ["slice_seg_.nii.gz", "slice_seg_.png"]);
+  const nii = await readNifti(`${out}/slice_seg_.nii.gz`);
+  assertEquals(nii.dims, [1, 181, 217]);
+  assertEquals(await sha256(Uint8Array.from(sliceOf2D(nii, "m").slice.data)), g.torch.mask_sha256_data);
+});
+
+Deno.test("prompt: -i slice.jpg gives the mask of libjpeg-turbo's pixels; broken JPEG/TIFF are exit 65, no output", async () => {
+  const jpg = `${tmp}/slice.jpg`;
+  await Deno.copyFile(`${IMAGES}axial_grey_q90.jpg`, jpg);
+  const ref = `${tmp}/ref_pixels.png`; // libjpeg-turbo's decode of the same file, losslessly
+  await Deno.writeFile(ref, await encodeGreyPng(217, 181, await Deno.readFile(`${IMAGES}axial_grey_q90.ref.raw`)));
+  const args = ["--box", "60", "50", "150", "130", "-M", M, "--no-cache"];
+  const r = await run(["-i", jpg, "-o", `${tmp}/from_jpg`, ...args]);
+  assertEquals(r.code, 0, r.err.join("\n"));
+  assertEquals(await files(`${tmp}/from_jpg`), ["slice_seg_.nii.gz", "slice_seg_.png"]);
+  const r2 = await run(["-i", ref, "-o", `${tmp}/from_ref`, ...args]);
+  assertEquals(r2.code, 0, r2.err.join("\n"));
+  const a = await readNifti(`${tmp}/from_jpg/slice_seg_.nii.gz`),
+    b = await readNifti(`${tmp}/from_ref/ref_pixels_seg_.nii.gz`);
+  assertEquals(await sha256(a.data), await sha256(b.data), "the same mask as libjpeg-turbo's pixels");
+  assert(a.data.some((v) => v === 1) && a.data.some((v) => v === 0), "a mask, not a blank");
+  // a colour 4:2:0 JPEG named .dat: found by content, 8-bit RGB kept
+  const dat = `${tmp}/colour.dat`;
+  await Deno.copyFile(`${IMAGES}axial_rgb420_q90.jpg`, dat);
+  const r3 = await run(["-i", dat, "-o", `${tmp}/colour.nii.gz`, "--no-png", ...args]);
+  assertEquals(r3.code, 0, r3.err.join("\n"));
+  // broken files: one line naming the file, exit 65, nothing written
+  const whole = await Deno.readFile(`${IMAGES}axial_rgb420_q90.jpg`);
+  await Deno.writeFile(`${tmp}/cut.jpg`, whole.subarray(0, whole.length >> 1));
+  const tif = await Deno.readFile(`${IMAGES}crop_grey8_none.tif`);
+  await Deno.writeFile(`${tmp}/cut.tif`, tif.subarray(0, 3000));
+  for (
+    const [name, want] of [["cut.jpg", /cut\.jpg: corrupt or truncated JPEG data/], ["cut.tif", /cut\.tif: truncated/]]
+  ) {
+    const bad = await run(["-i", `${tmp}/${name}`, "-o", `${tmp}/bad_out`, ...args]);
+    assertEquals(bad.code, 65, bad.err.join("\n"));
+    assertEquals(bad.err.length, 1, bad.err.join("\n"));
+    assert((want as RegExp).test(bad.err[0]), bad.err[0]);
+    assertEquals(await Deno.stat(`${tmp}/bad_out`).then(() => true, () => false), false, "no output");
+  }
+});

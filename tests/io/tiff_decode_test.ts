@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { InputError } from "../../lib/core/errors.ts";
-import { decodeTiff, isTiff } from "../../lib/io/tiff_decode.ts";
+import { decodeTiff, isTiff, undoSwappedPredictor } from "../../lib/io/tiff_decode.ts";
 import { GOLDEN } from "../_fixtures.ts";
 
 const DIR = `${GOLDEN}/images/`;
@@ -54,4 +54,27 @@ Deno.test("TIFF decoder: bad or unsupported files are one error naming the file 
     const e = await assertRejects(() => decodeTiff(bytes, name), want);
     assert(e instanceof InputError && e.exitCode === 65, `${name}: ${e}`);
   }
+});
+
+Deno.test("TIFF decoder: the big-endian predictor slip undone per row, channel and tile (restarting at each tile)", () => {
+  const swap = (v: number) => ((v & 255) << 8) | (v >> 8);
+  const [w, h, ch, tile] = [10, 3, 2, 4];
+  const want = Uint16Array.from({ length: w * h * ch }, (_, i) => (i * 40503 + 12345) & 0xffff);
+  // what geotiff.js 3.0.5 returns: the stored differences summed as swapped words, read back swapped
+  const got = new Uint16Array(want.length);
+  for (let y = 0; y < h; y++) {
+    for (let c = 0; c < ch; c++) {
+      let prev = 0, sum = 0;
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * ch + c;
+        if (x % tile === 0) prev = sum = 0;
+        sum = (sum + swap((want[i] - prev) & 0xffff)) & 0xffff;
+        prev = want[i];
+        got[i] = swap(sum);
+      }
+    }
+  }
+  assert(got.some((v, i) => v !== want[i]), "the slip changes samples");
+  undoSwappedPredictor(got, w, h, ch, tile);
+  assertEquals([...got], [...want]);
 });

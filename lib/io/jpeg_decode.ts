@@ -117,7 +117,7 @@ export async function decodeJpeg(bytes: Uint8Array, path: string): Promise<Decod
     throw new InputError(path, m, 65);
   };
   if (f.process === 3 || f.process === 11) fail("lossless JPEG is not supported");
-  if (f.precision !== 8) fail(`${f.precision}-bit JPEG is not supported (8-bit only, as Pillow)`);
+  if (f.precision !== 8) fail(`${f.precision}-bit JPEG is not supported (8-bit only)`);
   if (f.components === 4) fail("CMYK/YCCK JPEG is not supported (SAMRI would drop the fourth channel as alpha)");
   if (f.components !== 1 && f.components !== 3) fail(`unsupported JPEG with ${f.components} components`);
   if (!(f.width > 0 && f.height > 0)) fail(`bad JPEG size ${f.width}x${f.height}`);

@@ -18,7 +18,7 @@ export function tempPathFor(path: string): string {
 /** Temp files and locks this process holds now; removed by {@linkcode removeTempFiles}. */
 const liveTemps = new Set<string>();
 
-/** Registers a path to remove if the process is interrupted (a temp file, a lock). */
+/** Registers a path to remove if the process is interrupted (a temp file, a lock, a temp folder with its contents). */
 export function trackTemp(path: string): void {
   liveTemps.add(path);
   noteTemp({ add: path });
@@ -34,7 +34,7 @@ export function untrackTemp(path: string): void {
 export function removeTempFiles(): void {
   for (const p of liveTemps) {
     try {
-      Deno.removeSync(p);
+      Deno.removeSync(p, { recursive: true });
     } catch { /* already gone */ }
   }
   liveTemps.clear();

@@ -37,7 +37,7 @@ self.onmessage = (e) => {
 for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
   Deno.addSignalListener(sig, () => {
     for (const p of temps) {
-      try { Deno.removeSync(p); } catch { /* already gone */ }
+      try { Deno.removeSync(p, { recursive: true }); } catch { /* already gone */ }
     }
     try {
       Deno.stderr.writeSync(new TextEncoder().encode("siamize: interrupted (" + sig + "); no partial outputs left\\n"));

@@ -15,8 +15,9 @@ Deno.test("`deno task siamize` permissions: no -A, env and net scoped", () => {
   assert(
     f.some((x) => x.startsWith("--allow-env=") && x.includes("SIAMIZE_CACHE_DIR") && x.includes("SLURM_ARRAY_TASK_ID")),
   );
-  assertEquals(f.find((x) => x.startsWith("--allow-net")), "--allow-net=neurojson.org");
-  assert(!f.includes("--allow-run"), "never spawns processes");
+  // 127.0.0.1: `siamize view` listens there (it never connects anywhere but neurojson.org).
+  assertEquals(f.find((x) => x.startsWith("--allow-net")), "--allow-net=127.0.0.1,neurojson.org");
+  assert(!f.some((x) => x.startsWith("--allow-run")), "never spawns processes (view does not open a browser)");
 });
 
 Deno.test("a full segmentation runs with exactly the task's flags, from another working folder", async () => {
@@ -65,7 +66,7 @@ Deno.test("`deno task install` installs `siamize` with the siamize task's permis
   const mirrored = flags(installArgs(["mirror.example", "127.0.0.1:8080"]).join(" "));
   assertEquals(
     mirrored.find((x) => x.startsWith("--allow-net")),
-    "--allow-net=neurojson.org,mirror.example,127.0.0.1:8080",
+    "--allow-net=127.0.0.1,neurojson.org,mirror.example,127.0.0.1:8080",
   );
   assertEquals(
     mirrored.filter((x) => !x.startsWith("--allow-net")),

@@ -1,0 +1,197 @@
+// The siamize view page: NiiVue with the scan and its labels, a legend, hover naming, volumes, and runs.
+// Plain ES module served by lib/view/server.ts; every URL is relative, so it carries the server's token.
+import { Niivue, SLICE_TYPE } from "@niivue/niivue"; // the page's import map: ./niivue.js
+
+/** @typedef {{ index: number, name: string, abbreviation: string, color: number[] }} ClassInfo */
+/** @typedef {{ name: string, url: string }} Served */
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const VIEWS = {
+  axial: SLICE_TYPE.AXIAL,
+  coronal: SLICE_TYPE.CORONAL,
+  sagittal: SLICE_TYPE.SAGITTAL,
+  multiplanar: SLICE_TYPE.MULTIPLANAR,
+  render: SLICE_TYPE.RENDER,
+};
+
+const nv = new Niivue({ backColor: [0, 0, 0, 1], show3Dcrosshair: true, dragAndDropEnabled: false });
+/** @type {ClassInfo[]} */
+let labelTable = [];
+/** @type {any} */
+let labelsVolume = null;
+
+/** The label table as NiiVue's label colour map (background transparent). */
+function labelColormap(/** @type {ClassInfo[]} */ table) {
+  /** @type {{R: number[], G: number[], B: number[], A: number[], I: number[], labels: string[]}} */
+  const cm = { R: [], G: [], B: [], A: [], I: [], labels: [] };
+  for (const c of table) {
+    cm.I.push(c.index);
+    cm.R.push(c.color[0]);
+    cm.G.push(c.color[1]);
+    cm.B.push(c.color[2]);
+    cm.A.push(c.index === 0 ? 0 : 255);
+    cm.labels.push(c.name);
+  }
+  return cm;
+}
+
+function opacity() {
+  return Number(/** @type {HTMLInputElement} */ ($("opacity")).value);
+}
+
+/** Shows the labels at `served` over the scan, with `table`'s names and colours. */
+async function showLabels(/** @type {Served} */ served, /** @type {ClassInfo[]} */ table) {
+  labelTable = table;
+  if (labelsVolume) nv.removeVolume(labelsVolume);
+  labelsVolume = await nv.addVolumeFromUrl({ url: served.url, name: served.name, opacity: opacity() });
+  labelsVolume.setColormapLabel(labelColormap(table));
+  nv.updateGLVolume();
+  legend(table);
+}
+
+function legend(/** @type {ClassInfo[]} */ table) {
+  const ul = $("legend");
+  ul.replaceChildren();
+  for (const c of table) {
+    if (c.index === 0) continue;
+    const li = document.createElement("li");
+    const sw = document.createElement("i");
+    sw.style.background = `rgb(${c.color[0]},${c.color[1]},${c.color[2]})`;
+    li.append(sw, `${c.index} ${c.name} (${c.abbreviation})`);
+    ul.append(li);
+  }
+}
+
+/** The volumes table: one row per class with its mL, and TIV. */
+function volumes(/** @type {Record<string, number | string> | undefined} */ row) {
+  const body = /** @type {HTMLTableElement} */ ($("volumes")).tBodies[0];
+  body.replaceChildren();
+  if (!row) return;
+  for (const [k, v] of Object.entries(row)) {
+    if (k === "input") continue;
+    const c = labelTable.find((x) => `${x.abbreviation}_ml` === k);
+    const tr = body.insertRow();
+    tr.insertCell().textContent = k === "tiv_ml" ? "TIV" : c ? c.name : k;
+    tr.insertCell().textContent = Number(v).toFixed(2);
+  }
+}
+
+function setView(/** @type {keyof typeof VIEWS} */ name) {
+  nv.setSliceType(VIEWS[name]);
+  for (const b of document.querySelectorAll("#views button")) {
+    b.classList.toggle("on", /** @type {HTMLElement} */ (b).dataset.view === name);
+  }
+}
+
+/** The class under the cursor, named in the header. */
+nv.onLocationChange = (/** @type {any} */ data) => {
+  const v = labelsVolume ? data.values?.[1]?.value : undefined;
+  const c = v === undefined ? undefined : labelTable.find((x) => x.index === Math.round(v));
+  $("hover").textContent = c ? `${c.name} (${c.index})` : "";
+};
+
+function downloads(/** @type {Record<string, string>} */ files) {
+  const names = { labels: "labels", tpm: "probability map", tsv: "labels.tsv", volumes: "volumes", qc: "QC picture" };
+  const ul = $("downloads");
+  ul.replaceChildren();
+  for (const [k, url] of Object.entries(files)) {
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = decodeURIComponent(url.split("/").pop() ?? k);
+    a.textContent = /** @type {Record<string, string>} */ (names)[k] ?? k;
+    a.dataset.kind = k;
+    const li = document.createElement("li");
+    li.append(a);
+    ul.append(li);
+  }
+}
+
+function running(/** @type {boolean} */ on) {
+  /** @type {HTMLButtonElement} */ ($("start")).disabled = on;
+  /** @type {HTMLButtonElement} */ ($("cancel")).disabled = !on;
+}
+
+/** The run events from the server (stage, tile, done, error, cancelled). */
+function listen() {
+  const es = new EventSource("api/events");
+  const bar = /** @type {HTMLProgressElement} */ ($("progress"));
+  es.onmessage = async (m) => {
+    const e = JSON.parse(m.data);
+    if (e.type === "start") {
+      running(true);
+      $("error").textContent = "";
+      $("status").textContent = `run ${e.run}: ${e.card}`;
+      bar.value = 0;
+    } else if (e.type === "stage") {
+      $("status").textContent = e.text;
+    } else if (e.type === "tile") {
+      bar.value = (e.fold * e.tiles + e.tile) / (e.folds * e.tiles);
+      $("status").textContent = `inference: fold ${e.fold + 1}/${e.folds} tile ${e.tile}/${e.tiles}`;
+    } else if (e.type === "download") {
+      $("status").textContent = `downloading ${e.name ?? "weights"}`;
+    } else if (e.type === "done") {
+      bar.value = 1;
+      await showLabels({ url: e.files.labels, name: "labels.nii.gz" }, e.labelTable);
+      volumes(e.volumes);
+      downloads(e.files);
+      $("status").textContent = `run ${e.run} done (${e.provider}, ${e.seconds.toFixed(1)} s)`;
+      view.runs.push(e.run);
+      running(false);
+    } else if (e.type === "error" || e.type === "cancelled") {
+      $("error").textContent = e.line;
+      $("status").textContent = e.type === "cancelled" ? "cancelled" : "failed";
+      running(false);
+    }
+  };
+  return new Promise((resolve) => es.onopen = resolve);
+}
+
+async function startRun(/** @type {SubmitEvent} */ ev) {
+  ev.preventDefault();
+  const val = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id)).value;
+  const body = {
+    card: val("card"),
+    models: val("models"),
+    patch: val("patch"),
+    spacing: val("spacing"),
+    compute: val("compute"),
+    tpm: /** @type {HTMLInputElement} */ ($("tpm")).checked,
+  };
+  $("error").textContent = "";
+  const r = await fetch("api/run", { method: "POST", body: JSON.stringify(body) });
+  if (!r.ok) $("error").textContent = (await r.json()).error;
+}
+
+const view = {
+  nv,
+  /** Numbers of the runs whose labels are shown (the last one on top). */
+  runs: /** @type {number[]} */ ([]),
+  /** The labels NiiVue holds, as plain numbers (tests). */
+  labels: () => (labelsVolume ? Array.from(labelsVolume.img) : null),
+  setView,
+  ready: (async () => {
+    await nv.attachTo("gl");
+    const state = await (await fetch("api/state")).json();
+    const select = /** @type {HTMLSelectElement} */ ($("card"));
+    for (const c of state.cards) select.add(new Option(c, c, c === state.card, c === state.card));
+    labelTable = state.labelTable;
+    legend(labelTable);
+    if (state.scan) {
+      $("scan-name").textContent = state.scan.name;
+      await nv.loadVolumes([{ url: state.scan.url, name: state.scan.name }]);
+    }
+    if (state.labels) await showLabels(state.labels, state.labelTable);
+    volumes(state.volumes);
+    $("opacity").addEventListener("input", () => labelsVolume && nv.setOpacity(1, opacity()));
+    for (const b of document.querySelectorAll("#views button")) {
+      b.addEventListener("click", () => setView(/** @type {any} */ (/** @type {HTMLElement} */ (b).dataset.view)));
+    }
+    $("run-form").addEventListener("submit", startRun);
+    $("cancel").addEventListener("click", () => fetch("api/cancel", { method: "POST" }));
+    setView("multiplanar");
+    await listen();
+    return true;
+  })(),
+};
+/** @type {any} */ (globalThis).siamizeView = view;

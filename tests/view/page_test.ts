@@ -36,8 +36,27 @@ async function pngVariance(bytes: Uint8Array): Promise<number> {
   return s2 / n - (s / n) ** 2;
 }
 
+/** The label at world point `mm` (nearest voxel through the inverse affine), or undefined outside. */
+function labelAtWorld(
+  v: { dims: number[]; affine: number[][]; data: ArrayLike<number> },
+  mm: number[],
+): number | undefined {
+  const a = v.affine;
+  // Solve a[0:3][0:3] * ijk = mm - a[:,3] (Cramer's rule).
+  const m = [0, 1, 2].map((r) => [a[r][0], a[r][1], a[r][2]]);
+  const b = [0, 1, 2].map((r) => mm[r] - a[r][3]);
+  const det = (q: number[][]) =>
+    q[0][0] * (q[1][1] * q[2][2] - q[1][2] * q[2][1]) - q[0][1] * (q[1][0] * q[2][2] - q[1][2] * q[2][0]) +
+    q[0][2] * (q[1][0] * q[2][1] - q[1][1] * q[2][0]);
+  const d = det(m);
+  const ijk = [0, 1, 2].map((c) => Math.round(det(m.map((row, r) => row.map((x, k) => (k === c ? b[r] : x)))) / d));
+  if (ijk.some((x, k) => x < 0 || x >= v.dims[k])) return undefined;
+  return v.data[ijk[0] + v.dims[0] * (ijk[1] + v.dims[1] * ijk[2])];
+}
+
 Deno.test({
-  name: "view page (Chromium): a run from the page overlays the CLI's labels; each view drawn; a failed run shows the CLI's line",
+  name:
+    "view page (Chromium): a run from the page overlays the CLI's labels; each view drawn; a failed run shows the CLI's line",
   ignore: missing !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -92,8 +111,10 @@ Deno.test({
       const rows = await page.$$eval("#volumes tr", (l) => l.map((e) => e.textContent));
       assert(rows.some((t) => t?.startsWith("TIV")), rows.join(", "));
       // Downloads: every output of the run, served with the token.
-      const links = await page.$$eval("#downloads a", (l) =>
-        l.map((a) => [(a as unknown as { dataset: { kind: string } }).dataset.kind, a.getAttribute("href")]));
+      const links = await page.$$eval(
+        "#downloads a",
+        (l) => l.map((a) => [(a as unknown as { dataset: { kind: string } }).dataset.kind, a.getAttribute("href")]),
+      );
       assertEquals(links.map((l) => l[0]).sort(), ["labels", "qc", "tsv", "volumes"]);
       for (const [kind, href] of links) {
         const r = await fetch(new URL(href!, server.url));
@@ -106,6 +127,26 @@ Deno.test({
           assertEquals(Array.from((await readNifti(f)).data as ArrayLike<number>), expected);
         }
       }
+
+      // Hover: the header names the class under the cursor, the CLI's label at that world point.
+      const cliLabels = await readNifti(cliOut);
+      await page.evaluate(`globalThis.siamizeView.setView("axial")`);
+      await new Promise((r) => setTimeout(r, 300));
+      const box = (await (await page.$("#gl"))!.boundingBox())!;
+      const table = await page.evaluate("globalThis.siamizeView.labelTable()") as { index: number; name: string }[];
+      let named = 0;
+      for (const [fx, fy] of [[0.5, 0.5], [0.4, 0.6], [0.55, 0.35]]) {
+        await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+        const h = await page.evaluate("globalThis.siamizeView.hovered()") as { mm: number[]; value: number } | null;
+        if (!h) continue;
+        const want = labelAtWorld(cliLabels, h.mm);
+        if (want === undefined) continue;
+        assertEquals(h.value, want, `at ${h.mm}`);
+        const c = table.find((x) => x.index === want)!;
+        assertEquals(await page.$eval("#hover", (e) => e.textContent), `${c.name} (${c.index})`);
+        named++;
+      }
+      assert(named > 0, "the cursor was never over the labels");
 
       // One screenshot per view, not blank.
       const canvas = (await page.$("#gl"))!;
@@ -126,7 +167,11 @@ Deno.test({
       const keep = Deno.env.get("SIAMIZE_VIEW_SCREENSHOT");
       if (keep) await Deno.copyFile(shot, keep);
       const shots = Deno.env.get("SIAMIZE_VIEW_SHOTS");
-      if (shots) for (const e of Deno.readDirSync(dir.path)) if (e.name.endsWith(".png")) await Deno.copyFile(join(dir.path, e.name), join(shots, e.name));
+      if (shots) {
+        for (const e of Deno.readDirSync(dir.path)) {
+          if (e.name.endsWith(".png")) await Deno.copyFile(join(dir.path, e.name), join(shots, e.name));
+        }
+      }
       assertEquals(errors, []);
     } finally {
       await browser.close();

@@ -84,11 +84,50 @@ function setView(/** @type {keyof typeof VIEWS} */ name) {
   }
 }
 
-/** The class under the cursor, named in the header. */
-nv.onLocationChange = (/** @type {any} */ data) => {
-  const v = labelsVolume ? data.values?.[1]?.value : undefined;
+/** The class at a label value, named for the header. */
+function className(/** @type {number | undefined} */ v) {
   const c = v === undefined ? undefined : labelTable.find((x) => x.index === Math.round(v));
-  $("hover").textContent = c ? `${c.name} (${c.index})` : "";
+  return c ? `${c.name} (${c.index})` : "";
+}
+
+/** The value of `vol` (a NiiVue image) at world point `mm`: the nearest voxel through its header's affine. */
+function labelAt(/** @type {any} */ vol, /** @type {number[]} */ mm) {
+  const a = vol.hdr.affine;
+  const m = [0, 1, 2].map((r) => [a[r][0], a[r][1], a[r][2]]);
+  const b = [0, 1, 2].map((r) => mm[r] - a[r][3]);
+  const det = (/** @type {number[][]} */ q) =>
+    q[0][0] * (q[1][1] * q[2][2] - q[1][2] * q[2][1]) - q[0][1] * (q[1][0] * q[2][2] - q[1][2] * q[2][0]) +
+    q[0][2] * (q[1][0] * q[2][1] - q[1][1] * q[2][0]);
+  const d = det(m);
+  const ijk = [0, 1, 2].map((c) => Math.round(det(m.map((row, r) => row.map((x, k) => (k === c ? b[r] : x)))) / d));
+  const dims = vol.hdr.dims;
+  if (ijk.some((x, k) => x < 0 || x >= dims[k + 1])) return undefined;
+  return vol.img[ijk[0] + dims[1] * (ijk[1] + dims[2] * ijk[2])];
+}
+
+/** Where the cursor was last over a slice: world mm and the label value there (tests read it). */
+let hovered = /** @type {{ mm: number[], value: number } | null} */ (null);
+
+/** The class under the cursor, named in the header (hover), and at the crosshair (click). */
+function hover(/** @type {MouseEvent} */ ev) {
+  if (!labelsVolume) return;
+  const canvas = /** @type {HTMLCanvasElement} */ ($("gl"));
+  const r = canvas.getBoundingClientRect();
+  const dpr = nv.uiData?.dpr ?? globalThis.devicePixelRatio ?? 1;
+  const frac = nv.canvasPos2frac([(ev.clientX - r.left) * dpr, (ev.clientY - r.top) * dpr]);
+  if (!frac || frac[0] < 0) {
+    hovered = null;
+    $("hover").textContent = "";
+    return;
+  }
+  const mm = Array.from(nv.frac2mm(frac, 0)).slice(0, 3);
+  const value = labelAt(labelsVolume, mm);
+  hovered = { mm, value };
+  $("hover").textContent = className(value);
+}
+
+nv.onLocationChange = (/** @type {any} */ data) => {
+  if (labelsVolume) $("hover").textContent = className(data.values?.[1]?.value);
 };
 
 function downloads(/** @type {Record<string, string>} */ files) {
@@ -170,6 +209,10 @@ const view = {
   /** The labels NiiVue holds, as plain numbers (tests). */
   labels: () => (labelsVolume ? Array.from(labelsVolume.img) : null),
   setView,
+  /** Where the cursor was last over a slice (world mm) and the label value there. */
+  hovered: () => hovered,
+  /** The label table in use. */
+  labelTable: () => labelTable,
   ready: (async () => {
     await nv.attachTo("gl");
     const state = await (await fetch("api/state")).json();
@@ -187,6 +230,7 @@ const view = {
     for (const b of document.querySelectorAll("#views button")) {
       b.addEventListener("click", () => setView(/** @type {any} */ (/** @type {HTMLElement} */ (b).dataset.view)));
     }
+    $("gl").addEventListener("mousemove", hover);
     $("run-form").addEventListener("submit", startRun);
     $("cancel").addEventListener("click", () => fetch("api/cancel", { method: "POST" }));
     setView("multiplanar");

@@ -19,6 +19,8 @@ import { niivueModule, PAGE_FILES, pageFile } from "./assets.ts";
 import { contentTypeOf, FileRegistry } from "./files.ts";
 import { labelVolumes, type Opened, openVolume } from "./open.ts";
 import { errorLine, type RunRequest, ViewRuns } from "./runs.ts";
+import { receiveUpload, UploadError, uploadName } from "./upload.ts";
+import { maxInputBytes } from "../core/limits.ts";
 import { EventHub } from "./sse.ts";
 import { makeToken, sameToken, splitTokenPath } from "./token.ts";
 
@@ -38,6 +40,8 @@ export interface ViewOptions {
   cacheDir?: string;
   /** ONNX Runtime stand-in (tests). */
   backend?: Backend;
+  /** Largest upload in bytes. @default the CLI's input limit (`SIAMIZE_MAX_INPUT_BYTES`, 8 GiB) */
+  maxUploadBytes?: number;
 }
 
 /** A running server. */
@@ -117,7 +121,7 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
   }
   const token = makeToken();
 
-  const api = async (req: Request, route: string): Promise<Response> => {
+  const api = async (req: Request, route: string, q: URLSearchParams): Promise<Response> => {
     if (route === "state" && req.method === "GET") {
       const o = (x?: Opened) => x && { name: x.name, url: FileRegistry.url(x.served) };
       return json({
@@ -153,6 +157,31 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
       }
     }
     if (route === "cancel" && req.method === "POST") return json({ cancelled: runs.cancel() });
+    if (route === "open" && req.method === "POST") {
+      const kind = q.get("kind");
+      try {
+        if (kind !== "scan" && kind !== "labels") throw new UploadError(400, "siamize: open a scan or labels");
+        if (kind === "labels" && !state.scan) throw new UploadError(400, "siamize: open a scan before its labels");
+        if (runs.running) throw new UploadError(409, "siamize: a run is going on: cancel it first");
+        const name = uploadName(q.get("name"));
+        const length = req.headers.get("content-length");
+        const limit = options.maxUploadBytes ?? maxInputBytes();
+        const opened = await receiveUpload(req.body, length ? Number(length) : undefined, name, limit, files, tempDir);
+        if (kind === "scan") {
+          state.scan = opened;
+          state.labels = undefined;
+          state.volumes = undefined;
+        } else {
+          state.labels = opened;
+          state.volumes = labelVolumes(opened, state.card);
+        }
+        return json({ opened: { name: opened.name, url: FileRegistry.url(opened.served) } });
+      } catch (e) {
+        await req.body?.cancel().catch(() => {});
+        if (e instanceof UploadError) return json({ error: e.message }, e.status);
+        throw e;
+      }
+    }
     return plain(404, "not found");
   };
 
@@ -170,7 +199,7 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
     if (Object.hasOwn(PAGE_FILES, rest)) {
       return new Response(await pageFile(rest), { headers: { "content-type": PAGE_FILES[rest] } });
     }
-    if (rest.startsWith("api/")) return await api(req, rest.slice(4));
+    if (rest.startsWith("api/")) return await api(req, rest.slice(4), url.searchParams);
     const m = rest.match(/^files\/(\d+)\/([^/]+)$/);
     if (m && req.method === "GET") {
       let name: string;

@@ -80,6 +80,20 @@ Deno.test({
       assertEquals(await page.evaluate("globalThis.siamizeView.nv.volumes.length"), 1);
       assertEquals(await page.$eval("#scan-name", (e) => e.textContent), "phantom.nii.gz");
 
+      // A broken file chosen on the page: the CLI's line for it, naming it as the user did; the scan stays.
+      const broken = join(dir.path, "broken.nii");
+      await Deno.writeFile(broken, new Uint8Array(400).fill(7));
+      const cliBroken = await cli(["-i", broken, "-o", join(dir.path, "y.nii.gz"), "-M", model]);
+      assertEquals(cliBroken.err.length, 1);
+      const picker = (await page.$("#open-scan"))! as unknown as { uploadFile(p: string): Promise<void> };
+      await picker.uploadFile(broken);
+      await page.waitForFunction(`document.getElementById("open-error").textContent !== ""`, { timeout: 30_000 });
+      assertEquals(
+        await page.$eval("#open-error", (e) => e.textContent),
+        cliBroken.err[0].replaceAll(broken, "broken.nii"),
+      );
+      assertEquals(await page.$eval("#scan-name", (e) => e.textContent), "phantom.nii.gz");
+
       // A failed run: the one line the CLI prints for the same -M.
       const bad = join(dir.path, "missing.onnx");
       const cliBad = await cli(["-i", PHANTOM, "-o", join(dir.path, "x.nii.gz"), "-M", bad, "-P", RUN.patch]);

@@ -186,6 +186,32 @@ function listen() {
   return new Promise((resolve) => es.onopen = resolve);
 }
 
+/** Shows what the server has open: the scan, its labels (names and colours from `state.labelTable`), volumes. */
+async function showState(/** @type {any} */ state) {
+  labelTable = state.labelTable;
+  legend(labelTable);
+  for (const v of [...nv.volumes].reverse()) nv.removeVolume(v);
+  labelsVolume = null;
+  $("scan-name").textContent = state.scan ? state.scan.name : "no scan";
+  if (state.scan) await nv.loadVolumes([{ url: state.scan.url, name: state.scan.name }]);
+  if (state.labels) await showLabels(state.labels, state.labelTable);
+  volumes(state.volumes);
+}
+
+/** Uploads a file chosen or dropped on the page as the scan or its labels; a refused one shows the CLI's line. */
+async function upload(/** @type {File} */ file, /** @type {"scan" | "labels"} */ kind) {
+  $("open-error").textContent = "";
+  const r = await fetch(`api/open?kind=${kind}&name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+  const body = await r.json();
+  if (!r.ok) {
+    $("open-error").textContent = body.error;
+    return;
+  }
+  if (kind === "scan") $("downloads").replaceChildren();
+  await showState(await (await fetch("api/state")).json());
+  view.opened.push(body.opened.name);
+}
+
 async function startRun(/** @type {SubmitEvent} */ ev) {
   ev.preventDefault();
   const val = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id)).value;
@@ -206,6 +232,8 @@ const view = {
   nv,
   /** Numbers of the runs whose labels are shown (the last one on top). */
   runs: /** @type {number[]} */ ([]),
+  /** Names of the files opened from the page, in order (tests). */
+  opened: /** @type {string[]} */ ([]),
   /** The labels NiiVue holds, as plain numbers (tests). */
   labels: () => (labelsVolume ? Array.from(labelsVolume.img) : null),
   setView,
@@ -218,19 +246,29 @@ const view = {
     const state = await (await fetch("api/state")).json();
     const select = /** @type {HTMLSelectElement} */ ($("card"));
     for (const c of state.cards) select.add(new Option(c, c, c === state.card, c === state.card));
-    labelTable = state.labelTable;
-    legend(labelTable);
-    if (state.scan) {
-      $("scan-name").textContent = state.scan.name;
-      await nv.loadVolumes([{ url: state.scan.url, name: state.scan.name }]);
-    }
-    if (state.labels) await showLabels(state.labels, state.labelTable);
-    volumes(state.volumes);
+    await showState(state);
     $("opacity").addEventListener("input", () => labelsVolume && nv.setOpacity(1, opacity()));
     for (const b of document.querySelectorAll("#views button")) {
       b.addEventListener("click", () => setView(/** @type {any} */ (/** @type {HTMLElement} */ (b).dataset.view)));
     }
     $("gl").addEventListener("mousemove", hover);
+    for (const kind of /** @type {const} */ (["scan", "labels"])) {
+      const input = /** @type {HTMLInputElement} */ ($(`open-${kind}`));
+      input.addEventListener("change", () => input.files?.[0] && upload(input.files[0], kind));
+    }
+    const viewer = $("viewer");
+    viewer.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      viewer.classList.add("drop");
+    });
+    viewer.addEventListener("dragleave", () => viewer.classList.remove("drop"));
+    viewer.addEventListener("drop", (e) => {
+      e.preventDefault();
+      viewer.classList.remove("drop");
+      const f = e.dataTransfer?.files[0];
+      // A drop opens a scan, or its labels when a scan is open and the shift key is held.
+      if (f) upload(f, e.shiftKey && nv.volumes.length ? "labels" : "scan");
+    });
     $("run-form").addEventListener("submit", startRun);
     $("cancel").addEventListener("click", () => fetch("api/cancel", { method: "POST" }));
     setView("multiplanar");

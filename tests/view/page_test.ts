@@ -173,8 +173,9 @@ Deno.test({
         assert(v > 1, `${view}: blank screenshot (variance ${v})`);
       }
       // The whole page, as the docs show it (SIAMIZE_VIEW_SCREENSHOT=docs/view.png writes it there too).
+      await page.setViewport({ width: 1040, height: 700 });
       await page.evaluate(`globalThis.siamizeView.setView("multiplanar")`);
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 500));
       const shot = join(dir.path, "page.png");
       await page.screenshot({ path: shot });
       assert((await pngVariance(await Deno.readFile(shot))) > 1);

@@ -1,6 +1,6 @@
 /**
  * The page's static files: `page/index.html`, `page/app.js`,
- * `page/style.css` beside this module (plain ES-module JavaScript, served
+ * `page/style.css`, `page/samri.js` beside this module (plain ES-module JavaScript, served
  * as they are), and NiiVue's self-contained browser ES module
  * (`dist/index.js` of `npm:@niivue/niivue`, no imports of its own), read
  * from the npm package Deno installed — `node_modules/` in a checkout, or
@@ -15,6 +15,7 @@ import { errorText } from "../core/fsutil.ts";
 export const PAGE_FILES: Readonly<Record<string, string>> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
+  "samri.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
 };
 

@@ -20,6 +20,7 @@ import { contentTypeOf, FileRegistry } from "./files.ts";
 import { labelVolumes, type Opened, openVolume } from "./open.ts";
 import { errorLine, type RunRequest, ViewRuns } from "./runs.ts";
 import { receiveUpload, UploadError, uploadName } from "./upload.ts";
+import { type PromptRequest, ViewSamri } from "./samri.ts";
 import { maxInputBytes } from "../core/limits.ts";
 import { EventHub } from "./sse.ts";
 import { makeToken, sameToken, splitTokenPath } from "./token.ts";
@@ -103,6 +104,11 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
     backend: options.backend,
   });
   const state: OpenState = { card, cardSpec };
+  let samri: ViewSamri | undefined;
+  const samriFor = () => {
+    if (!state.scan) throw new UsageError("open a scan first");
+    return samri ??= new ViewSamri(state.scan.path, tempDir, files);
+  };
   const removeTemp = async () => {
     untrackTemp(tempDir);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
@@ -157,6 +163,17 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
       }
     }
     if (route === "cancel" && req.method === "POST") return json({ cancelled: runs.cancel() });
+    if (route.startsWith("samri/") && req.method === "POST") {
+      try {
+        const sam = samriFor();
+        if (route === "samri/prompt") return json(await sam.prompt(await req.json() as PromptRequest));
+        if (route === "samri/accept") return json({ url: await sam.accept() });
+        if (route === "samri/clear") return json({ cleared: (sam.clear(), true) });
+        return plain(404, "not found");
+      } catch (e) {
+        return json({ error: errorLine(e) }, e instanceof SiamizeError ? 400 : 500);
+      }
+    }
     if (route === "open" && req.method === "POST") {
       const kind = q.get("kind");
       try {
@@ -168,6 +185,8 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
         const limit = options.maxUploadBytes ?? maxInputBytes();
         const opened = await receiveUpload(req.body, length ? Number(length) : undefined, name, limit, files, tempDir);
         if (kind === "scan") {
+          await samri?.close();
+          samri = undefined;
           state.scan = opened;
           state.labels = undefined;
           state.volumes = undefined;
@@ -244,6 +263,7 @@ export async function startViewServer(options: ViewOptions = {}): Promise<ViewSe
     closed ??= (async () => {
       runs.cancel();
       hub.close();
+      await samri?.close().catch(() => {});
       await server.shutdown();
       await removeTemp();
     })();

@@ -1,6 +1,7 @@
 // The siamize view page: NiiVue with the scan and its labels, a legend, hover naming, volumes, and runs.
 // Plain ES module served by lib/view/server.ts; every URL is relative, so it carries the server's token.
 import { Niivue, SLICE_TYPE } from "@niivue/niivue"; // the page's import map: ./niivue.js
+import { setupSamri, worldToVoxel } from "./samri.js";
 
 /** @typedef {{ index: number, name: string, abbreviation: string, color: number[] }} ClassInfo */
 /** @typedef {{ name: string, url: string }} Served */
@@ -92,14 +93,7 @@ function className(/** @type {number | undefined} */ v) {
 
 /** The value of `vol` (a NiiVue image) at world point `mm`: the nearest voxel through its header's affine. */
 function labelAt(/** @type {any} */ vol, /** @type {number[]} */ mm) {
-  const a = vol.hdr.affine;
-  const m = [0, 1, 2].map((r) => [a[r][0], a[r][1], a[r][2]]);
-  const b = [0, 1, 2].map((r) => mm[r] - a[r][3]);
-  const det = (/** @type {number[][]} */ q) =>
-    q[0][0] * (q[1][1] * q[2][2] - q[1][2] * q[2][1]) - q[0][1] * (q[1][0] * q[2][2] - q[1][2] * q[2][0]) +
-    q[0][2] * (q[1][0] * q[2][1] - q[1][1] * q[2][0]);
-  const d = det(m);
-  const ijk = [0, 1, 2].map((c) => Math.round(det(m.map((row, r) => row.map((x, k) => (k === c ? b[r] : x)))) / d));
+  const ijk = worldToVoxel(vol, mm).map(Math.round);
   const dims = vol.hdr.dims;
   if (ijk.some((x, k) => x < 0 || x >= dims[k + 1])) return undefined;
   return vol.img[ijk[0] + dims[1] * (ijk[1] + dims[2] * ijk[2])];
@@ -247,11 +241,15 @@ const view = {
     const select = /** @type {HTMLSelectElement} */ ($("card"));
     for (const c of state.cards) select.add(new Option(c, c, c === state.card, c === state.card));
     await showState(state);
-    $("opacity").addEventListener("input", () => labelsVolume && nv.setOpacity(1, opacity()));
+    $("opacity").addEventListener(
+      "input",
+      () => labelsVolume && nv.setOpacity(nv.volumes.indexOf(labelsVolume), opacity()),
+    );
     for (const b of document.querySelectorAll("#views button")) {
       b.addEventListener("click", () => setView(/** @type {any} */ (/** @type {HTMLElement} */ (b).dataset.view)));
     }
     $("gl").addEventListener("mousemove", hover);
+    setupSamri(nv, $, view);
     for (const kind of /** @type {const} */ (["scan", "labels"])) {
       const input = /** @type {HTMLInputElement} */ ($(`open-${kind}`));
       input.addEventListener("change", () => input.files?.[0] && upload(input.files[0], kind));

@@ -235,12 +235,17 @@ const view = {
   hovered: () => hovered,
   /** The label table in use. */
   labelTable: () => labelTable,
+  /** Milliseconds since navigation when each start-up step ended (diagnostics). */
+  timings: /** @type {Record<string, number>} */ ({ module: performance.now() }),
   ready: (async () => {
     await nv.attachTo("gl");
+    view.timings.attached = performance.now();
     const state = await (await fetch("api/state")).json();
     const select = /** @type {HTMLSelectElement} */ ($("card"));
     for (const c of state.cards) select.add(new Option(c, c, c === state.card, c === state.card));
+    view.timings.state = performance.now();
     await showState(state);
+    view.timings.shown = performance.now();
     $("opacity").addEventListener(
       "input",
       () => labelsVolume && nv.setOpacity(nv.volumes.indexOf(labelsVolume), opacity()),

@@ -113,27 +113,33 @@ export class ViewRuns {
       throw new UsageError(`--card ${req.card}: not one of ${this.#o.cards.join(", ")}`);
     }
     const abort = new AbortController();
-    const spacing = req.spacing && /^[0-9.]+$/.test(req.spacing) ? Number(req.spacing) : req.spacing || undefined;
-    const seg = new Segmenter({
-      card: req.card ? await resolveCard(req.card) : undefined,
-      models: req.models?.trim() || "0",
-      compute: checkedCompute(req.compute),
-      threads: req.threads,
-      patch: req.patch?.trim() || undefined,
-      spacing,
-      tpm: req.tpm === true,
-      keepSessions: false,
-      cacheDir: this.#o.cacheDir,
-      backend: this.#o.backend,
-      signal: abort.signal,
-      log: (text) => hub.publish({ type: "log", text }),
-      detail: () => {},
-      onStage: (stage) => hub.publish({ type: "stage", stage, text: STAGE_TEXT[stage] }),
-      onProgress: (p) => hub.publish({ type: "tile", ...p }),
-      onDownload: (d) => hub.publish({ type: "download", ...d }),
-    });
+    this.#abort = abort; // taken before any await: a second request meanwhile is refused
+    let seg: Segmenter;
+    try {
+      const spacing = req.spacing && /^[0-9.]+$/.test(req.spacing) ? Number(req.spacing) : req.spacing || undefined;
+      seg = new Segmenter({
+        card: req.card ? await resolveCard(req.card) : undefined,
+        models: req.models?.trim() || "0",
+        compute: checkedCompute(req.compute),
+        threads: req.threads,
+        patch: req.patch?.trim() || undefined,
+        spacing,
+        tpm: req.tpm === true,
+        keepSessions: false,
+        cacheDir: this.#o.cacheDir,
+        backend: this.#o.backend,
+        signal: abort.signal,
+        log: (text) => hub.publish({ type: "log", text }),
+        detail: () => {},
+        onStage: (stage) => hub.publish({ type: "stage", stage, text: STAGE_TEXT[stage] }),
+        onProgress: (p) => hub.publish({ type: "tile", ...p }),
+        onDownload: (d) => hub.publish({ type: "download", ...d }),
+      });
+    } catch (e) {
+      this.#abort = undefined;
+      throw e;
+    }
     const run = ++this.#count;
-    this.#abort = abort;
     hub.publish({ type: "start", run, models: seg.models.map((m) => m.path), card: seg.card.name }, true);
     this.#go(run, scan, seg, abort, req.tpm === true);
     return run;

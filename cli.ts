@@ -56,12 +56,13 @@ import { OutputSet } from "./lib/core/staged.ts";
 import { ProgressReporter } from "./lib/cli/progress.ts";
 import { doctorText } from "./lib/cli/doctor.ts";
 import { buildReport, formatPeakRss, peakRss, VERSION } from "./lib/run/report.ts";
-import { Segmenter, type Stage } from "./lib/run/segment.ts";
+import { Segmenter, STAGE_TEXT } from "./lib/run/segment.ts";
 import { ensureWritableFiles, ensureWritableFolder, removeCreatedFolders } from "./lib/run/preflight.ts";
 import { checkVolumesTable, volumeColumns } from "./lib/outputs/volumes.ts";
 import { makePlan } from "./lib/run/plan.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { runPrompt } from "./lib/cli/prompt.ts";
+import { runView } from "./lib/cli/view.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -145,14 +146,6 @@ function checkTpmOut(tpmOut: string, input: string, out: string): void {
   const p = resolve(tpmOut);
   if (p === resolve(input) || p === out) throw new UsageError(`--tpm-out ${tpmOut} is the input or the -o file`);
 }
-
-const STAGE_TEXT: Record<Stage, string> = {
-  read: "reading the input",
-  load: "loading the model",
-  preprocess: "preprocessing (reorient, crop, normalise, resample)",
-  inference: "inference",
-  postprocess: "postprocessing (resample back, argmax)",
-};
 
 async function makeSegmenter(
   opts: CliOptions,
@@ -468,6 +461,7 @@ async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<
   try {
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
     if (argv[0] === "prompt") return await runPrompt(argv.slice(1), io);
+    if (argv[0] === "view") return await runView(argv.slice(1), io, signal);
     if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
     if (argv[0] === "cards") {
       io.out(cardsTable());

@@ -80,6 +80,15 @@ export interface SegmentOptions extends PlanOptions {
 /** Stages of a segmentation, in order. */
 export type Stage = "read" | "load" | "preprocess" | "inference" | "postprocess";
 
+/** What each stage does, in words (`-v` and the `siamize view` page print these). */
+export const STAGE_TEXT: Record<Stage, string> = {
+  read: "reading the input",
+  load: "loading the model",
+  preprocess: "preprocessing (reorient, crop, normalise, resample)",
+  inference: "inference",
+  postprocess: "postprocessing (resample back, argmax)",
+};
+
 /** Progress report. */
 export interface Progress {
   /** Fold index and count. */

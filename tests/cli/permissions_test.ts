@@ -15,8 +15,10 @@ Deno.test("`deno task siamize` permissions: no -A, env and net scoped", () => {
   assert(
     f.some((x) => x.startsWith("--allow-env=") && x.includes("SIAMIZE_CACHE_DIR") && x.includes("SLURM_ARRAY_TASK_ID")),
   );
-  assertEquals(f.find((x) => x.startsWith("--allow-net")), "--allow-net=neurojson.org");
-  // never spawns processes (`deno task install` adds a native dcm2niix found at install time, by its path)
+  // 127.0.0.1: `siamize view` listens there (it never connects anywhere but neurojson.org).
+  assertEquals(f.find((x) => x.startsWith("--allow-net")), "--allow-net=127.0.0.1,neurojson.org");
+  // never spawns processes (view does not open a browser; `deno task install` adds a native dcm2niix found at install
+  // time, by its path)
   assert(!f.some((x) => x.startsWith("--allow-run")), "never spawns processes");
 });
 
@@ -66,7 +68,7 @@ Deno.test("`deno task install` installs `siamize` with the siamize task's permis
   const mirrored = flags(installArgs(["mirror.example", "127.0.0.1:8080"]).join(" "));
   assertEquals(
     mirrored.find((x) => x.startsWith("--allow-net")),
-    "--allow-net=neurojson.org,mirror.example,127.0.0.1:8080",
+    "--allow-net=127.0.0.1,neurojson.org,mirror.example,127.0.0.1:8080",
   );
   assertEquals(
     mirrored.filter((x) => !x.startsWith("--allow-net")),

@@ -6,7 +6,8 @@
  *   model (its bytes, and the weights unpacked from them), one tile in and
  *   its logits out, and the network's activations for one tile — the
  *   card's memory model (`memory.bytesPerVoxel` per patch voxel) where it
- *   has one, else 16 float32 values per patch voxel and channel pair;
+ *   has one, else four more tiles' worth (input and output channels) of
+ *   float32 values;
  * - the page's own typed arrays (outside the WASM heap): the scan, the
  *   working image, the logits accumulator (classes + 1 float32 planes over
  *   the padded working grid), the resized logits on the cropped grid, the
@@ -65,7 +66,7 @@ export function planTabMemory(label: string, run: TabRun): TabMemoryPlan {
   const { card, patch } = run;
   const classes = card.classes.length, channels = card.input.channels;
   const pv = voxels(patch);
-  const activations = card.memory ? card.memory.bytesPerVoxel * pv : 16 * 4 * pv * (channels + classes);
+  const activations = card.memory ? card.memory.bytesPerVoxel * pv : 4 * 4 * pv * (channels + classes);
   const wasm = 2 * run.modelBytes + 4 * pv * (channels + classes) + activations;
   // The padded working grid is at least the patch on every axis.
   const padded = voxels(run.working.map((d, k) => Math.max(d, patch[k])) as Shape3);

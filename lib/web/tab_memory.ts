@@ -3,7 +3,7 @@
  * allocated, against what a tab offers. Two budgets:
  *
  * - the WASM heap of ONNX Runtime (32-bit addresses: at most 4 GiB): the
- *   model (its bytes, and the weights unpacked from them), one tile in and
+ *   runtime's own ({@linkcode TAB_WASM_BASE_BYTES}), the model (its bytes, and the weights unpacked from them), one tile in and
  *   its logits out, and the network's activations for one tile — the
  *   card's memory model (`memory.bytesPerVoxel` per patch voxel) where it
  *   has one, else four more tiles' worth (input and output channels) of
@@ -25,6 +25,13 @@ import type { ModelCard } from "../cards/card.ts";
 
 /** The WASM heap a tab gives ONNX Runtime at most: 4 GiB (wasm32). */
 export const TAB_WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/**
+ * ONNX Runtime Web's own heap before any model: its WASM module starts with
+ * 16 MiB (measured in Chromium with onnxruntime-web 1.30); twice that is
+ * planned.
+ */
+export const TAB_WASM_BASE_BYTES = 32 * 2 ** 20;
 
 /** What this page lets its own typed arrays take at most. @default 4 GiB */
 export const TAB_ARRAY_BYTES = 4 * 2 ** 30;
@@ -67,7 +74,7 @@ export function planTabMemory(label: string, run: TabRun): TabMemoryPlan {
   const classes = card.classes.length, channels = card.input.channels;
   const pv = voxels(patch);
   const activations = card.memory ? card.memory.bytesPerVoxel * pv : 4 * 4 * pv * (channels + classes);
-  const wasm = 2 * run.modelBytes + 4 * pv * (channels + classes) + activations;
+  const wasm = TAB_WASM_BASE_BYTES + 2 * run.modelBytes + 4 * pv * (channels + classes) + activations;
   // The padded working grid is at least the patch on every axis.
   const padded = voxels(run.working.map((d, k) => Math.max(d, patch[k])) as Shape3);
   const arrays = 4 * run.inputVoxels + 4 * channels * voxels(run.working) + 4 * (classes + 1) * padded +

@@ -13,14 +13,13 @@
  *
  * @module
  */
-import type * as OrtWeb from "npm:onnxruntime-web@1.30.0/webgpu";
+import type { OrtWebModule } from "./_onnxruntime_web.ts";
 import type { Compute, Shape3 } from "../core/types.ts";
 import { SiamizeError } from "../core/errors.ts";
 import type { Backend, NetworkSession } from "./ort.ts";
 import { type OrtLikeSession, OrtSession, type TensorConstructor } from "./ort_session.ts";
 
-/** The `onnxruntime-web` module as the page loaded it. */
-export type OrtWebModule = typeof OrtWeb;
+export type { OrtWebModule };
 
 /** How the WASM runtime is set up (once, before the first session). */
 export interface OrtWebSetup {

@@ -21,9 +21,9 @@ import { SiamizeError, UsageError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
 import { parseJsonBounded } from "../core/limits.ts";
 import { validateCard } from "../cards/parse.ts";
-// In the module graph for the type check, so that Deno installs both packages whose files the site copies.
-import type {} from "npm:onnxruntime-web@1.30.0/webgpu";
-import type {} from "npm:@niivue/niivue@0.69.0";
+// Both packages whose files the site copies are in the module graph (types only), so that Deno installs them.
+import { ORT_WEB_VERSION } from "../engine/_onnxruntime_web.ts";
+import { NIIVUE_VERSION } from "./_niivue.ts";
 
 /** The card JSONs shipped into every site (the 3-D cards; SAMRI's prompt card is not in the page yet). */
 export const SITE_CARDS = ["siam-v0.3.json", "monai-wholebody-ct.json", "hnoseg-xs-brats.json"];
@@ -151,8 +151,8 @@ export async function buildSite(outDir: string, options: BuildOptions = {}): Pro
   }
   const names = [...SITE_CARDS, ...extra.map((c) => c.name)];
   if (new Set(names).size !== names.length) throw new UsageError(`--card: two cards named alike (${names.join(", ")})`);
-  const ortDir = dirname(packageFile("onnxruntime-web", "1.30.0", "dist/ort.webgpu.min.mjs", "/webgpu"));
-  const niivue = packageFile("@niivue/niivue", "0.69.0", "build/index.min.js", "/min");
+  const ortDir = dirname(packageFile("onnxruntime-web", ORT_WEB_VERSION, "dist/ort.webgpu.min.mjs", "/webgpu"));
+  const niivue = packageFile("@niivue/niivue", NIIVUE_VERSION, "build/index.min.js", "/min");
   try {
     await Deno.mkdir(dirname(out), { recursive: true });
   } catch (e) {

@@ -1,6 +1,6 @@
 /**
  * NiiVue (`@niivue/niivue`), by its full `npm:` specifier: the site copies
- * its self-contained browser build (`build/index.min.js`) as `niivue.js`.
+ * its self-contained browser build (`dist/index.js`) as `niivue.js`.
  * A type-only import, so that the package is in the module graph and Deno
  * installs it, without running it here.
  *

@@ -52,20 +52,27 @@ const here = (p: string) => fromFileUrl(new URL(p, import.meta.url));
  * file, else in the checkout's `node_modules` (Deno's layout); an error
  * saying to run `deno install` where it is in neither.
  */
-function packageFile(name: string, version: string, subpath: string, exported: string): string {
-  try {
-    const url = import.meta.resolve(`npm:${name}@${version}${exported}`);
-    if (url.startsWith("file:")) return join(dirname(fromFileUrl(url)), basename(subpath));
-  } catch { /* not resolvable here: look in node_modules */ }
-  const path = join(
+function packageFile(name: string, version: string, exported: string, subpath: string): string {
+  const root = join(
     here("../.."),
     "node_modules",
     ".deno",
     `${name.replace("/", "+")}@${version}`,
     "node_modules",
     name,
-    subpath,
   );
+  try {
+    // The package's folder from where Deno resolves its export `exported` (a file `depth` folders down).
+    const url = import.meta.resolve(`npm:${name}@${version}${exported}`);
+    if (url.startsWith("file:")) {
+      let dir = fromFileUrl(url);
+      while (basename(dir) !== basename(name) && dirname(dir) !== dir) dir = dirname(dir);
+      const path = join(dir, subpath);
+      Deno.statSync(path);
+      return path;
+    }
+  } catch { /* not resolvable here: look in node_modules */ }
+  const path = join(root, subpath);
   try {
     Deno.statSync(path);
   } catch {
@@ -151,8 +158,9 @@ export async function buildSite(outDir: string, options: BuildOptions = {}): Pro
   }
   const names = [...SITE_CARDS, ...extra.map((c) => c.name)];
   if (new Set(names).size !== names.length) throw new UsageError(`--card: two cards named alike (${names.join(", ")})`);
-  const ortDir = dirname(packageFile("onnxruntime-web", ORT_WEB_VERSION, "dist/ort.webgpu.min.mjs", "/webgpu"));
-  const niivue = packageFile("@niivue/niivue", NIIVUE_VERSION, "build/index.min.js", "/min");
+  const ortDir = dirname(packageFile("onnxruntime-web", ORT_WEB_VERSION, "/webgpu", "dist/ort.webgpu.min.mjs"));
+  // NiiVue's self-contained browser ES module (no imports of its own).
+  const niivue = packageFile("@niivue/niivue", NIIVUE_VERSION, "", "dist/index.js");
   try {
     await Deno.mkdir(dirname(out), { recursive: true });
   } catch (e) {

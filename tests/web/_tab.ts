@@ -59,6 +59,8 @@ export interface PageRun {
   timings?: Record<string, number>;
   tileSeconds?: number[];
   labels?: Uint8Array;
+  /** NiiVue's outcome: the number of volumes shown ("2"), or "failed". */
+  viewer?: string;
   log: string;
 }
 
@@ -79,6 +81,9 @@ export async function runPage(browser: Browser, url: string, pick: PagePick, tim
   try {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
     await page.goto(url);
     await page.waitForFunction(`document.getElementById("status").dataset.state !== "loading"`, { timeout: 30_000 })
       .catch(() => {
@@ -96,10 +101,16 @@ export async function runPage(browser: Browser, url: string, pick: PagePick, tim
       `["done", "failed"].includes(document.getElementById("status").dataset.state)`,
       { timeout: timeoutMs },
     );
+    // NiiVue shows the scan and the labels after the run.
+    await page.waitForFunction(
+      `document.getElementById("status").dataset.state !== "done" || document.getElementById("status").dataset.viewer`,
+      { timeout: 30_000 },
+    );
     const got = await page.evaluate(`(() => {
       const s = document.getElementById("status");
       const l = window.siamizeLast;
-      const out = { state: s.dataset.state, message: s.textContent, log: document.getElementById("log").textContent };
+      const out = { state: s.dataset.state, message: s.textContent, log: document.getElementById("log").textContent,
+        viewer: s.dataset.viewer };
       if (s.dataset.state !== "done") return out;
       return { ...out, provider: l.provider, patch: l.patch, tiles: l.tiles, threads: l.threads, wasmHeap: l.wasmHeap,
         memory: l.memory, timings: l.timings, tileSeconds: l.tileSeconds, labels: Array.from(l.labelsNiftiGz) };

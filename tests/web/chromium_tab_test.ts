@@ -126,6 +126,7 @@ Deno.test({
       const pick = { scan, patch: PATCH, spacing: SPACING };
       const a = await runPage(browser, url, { ...pick, models: [ANALYTIC], card: CARD_ANALYTIC });
       await compareWithCli(a, scan, ANALYTIC, ANALYTIC_CARD);
+      assertEquals(a.viewer, "2", `NiiVue: ${a.viewer}\n${a.log}`);
       const t = await runPage(browser, url, { ...pick, models: [tiny], card: CARD_TINY });
       await compareWithCli(t, scan, tiny, tinyCard);
       // SIAM at its full patch needs ~8 GiB of activations: refused before the model is read.

@@ -100,11 +100,13 @@ async function picked(input: Field): Promise<PickedFile[]> {
   );
 }
 
-async function show(scan: PickedFile, labels: Uint8Array): Promise<void> {
+/** Shows the scan and the labels in NiiVue; resolves with the number of volumes it loaded. */
+async function show(scan: PickedFile, labels: Uint8Array): Promise<number> {
   const { Niivue } = await import(new URL("./niivue.js", import.meta.url).href) as {
     Niivue: new (o: Record<string, unknown>) => {
       attachToCanvas(c: unknown): Promise<unknown>;
       loadVolumes(v: Record<string, unknown>[]): Promise<unknown>;
+      volumes: unknown[];
     };
   };
   const nv = new Niivue({ show3Dcrosshair: true, backColor: [0, 0, 0, 1] });
@@ -115,6 +117,7 @@ async function show(scan: PickedFile, labels: Uint8Array): Promise<void> {
     { url: url(scan.bytes), name: scanName },
     { url: url(labels), name: "labels.nii.gz", colormap: "warm", opacity: 0.5 },
   ]);
+  return nv.volumes.length;
 }
 
 async function run(all: ModelCard[]): Promise<void> {
@@ -179,7 +182,10 @@ async function run(all: ModelCard[]): Promise<void> {
     };
     status.dataset.state = "done";
     status.textContent = "done";
-    await show(scan, bytes).catch((e) => log(`viewer: ${(e as Error).message}`));
+    // The viewer's outcome, for the curious and the tests: the volumes shown, or "failed".
+    status.dataset.viewer = String(
+      await show(scan, bytes).catch((e) => (log(`viewer: ${(e as Error).message}`), "failed")),
+    );
   } catch (e) {
     status.dataset.state = "failed";
     status.textContent = `failed: ${(e as Error).message}`;

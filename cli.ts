@@ -63,6 +63,7 @@ import { makePlan } from "./lib/run/plan.ts";
 import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { runPrompt } from "./lib/cli/prompt.ts";
 import { runView } from "./lib/cli/view.ts";
+import { runWeb } from "./lib/cli/web.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -462,6 +463,7 @@ async function mainInner(argv: string[], io: Io, signal?: AbortSignal): Promise<
     if (argv[0] === "bids") return await runBids(argv.slice(1), io, signal);
     if (argv[0] === "prompt") return await runPrompt(argv.slice(1), io);
     if (argv[0] === "view") return await runView(argv.slice(1), io, signal);
+    if (argv[0] === "web") return await runWeb(argv.slice(1), io, signal);
     if (argv[0] === "doctor") return (await doctorText()).forEach((l) => io.out(l)), 0;
     if (argv[0] === "cards") {
       io.out(cardsTable());

@@ -26,6 +26,7 @@ const WINGS = [
   "run",
   "prompt",
   "bids",
+  "web",
   "view",
   "cli",
 ];

@@ -195,6 +195,7 @@ Usage: siamize -i T1.nii.gz -o labels.nii.gz [options]
        siamize --card hnoseg-xs-brats -i t1c,t1n,t2f,t2w -o seg.nii.gz -M model.onnx
        siamize cards          list the shipped model cards
        siamize doctor         what each execution provider needs and whether it is here
+       siamize web build OUTDIR | web serve DIR   the pipeline in a browser tab (web --help)
        siamize prompt -i SLICE -o OUT --box X1 Y1 X2 Y2 [--point X Y [0]] -M ENC,DEC
                               SAMRI: segment a 2-D slice from a box/points (prompt --help)
        siamize bids BIDS_DIR OUT_DIR participant|group [--participant-label L …|FILE]

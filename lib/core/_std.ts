@@ -12,7 +12,6 @@ import * as nodePath from "node:path";
 import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { parseArgs as nodeParseArgs } from "node:util";
-import { gunzip as nodeGunzip } from "node:zlib";
 
 /** Joins path segments with the platform separator. */
 export const join: (...parts: string[]) => string = nodePath.join;
@@ -58,20 +57,4 @@ export function toFileUrl(path: string): URL {
   return pathToFileURL(path);
 }
 
-/**
- * gunzip with zlib's member handling (`node:zlib`): every member of a
- * multi-member file, trailing zero padding skipped (as `gzip -dc` and
- * Python's gzip do); rejects truncated data and other trailing bytes.
- * With `maxOutput`, inflating stops with an error (code
- * `ERR_BUFFER_TOO_LARGE`) as soon as the output would pass it.
- */
-export function gunzipAll(data: Uint8Array, maxOutput?: number): Promise<Uint8Array> {
-  const opts = maxOutput !== undefined && Number.isFinite(maxOutput) ? { maxOutputLength: Math.max(1, maxOutput) } : {};
-  return new Promise((res, rej) =>
-    nodeGunzip(
-      data,
-      opts,
-      (e, out) => (e ? rej(e) : res(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))),
-    )
-  );
-}
+export { gunzipAll } from "./_zlib.ts";

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { basename, dirname, join } from "./_std.ts";
 import { SiamizeError } from "./errors.ts";
 import { noteTemp, startWatchdog } from "./interrupt.ts";
 
@@ -12,7 +11,8 @@ let counter = 0;
 /** A temporary name beside `path`, in the same folder, so a rename is atomic. */
 export function tempPathFor(path: string): string {
   const suffix = `${Deno.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`;
-  return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+  // The last segment prefixed and suffixed in place (no path module: this file is also bundled for the browser).
+  return path.replace(/[^/\\]*$/, (name) => `.${name}.${suffix}.tmp`);
 }
 
 /** Temp files and locks this process holds now; removed by {@linkcode removeTempFiles}. */
@@ -108,6 +108,8 @@ export async function exists(path: string): Promise<boolean> {
 
 /** The short text of an error, without a stack. */
 export function errorText(e: unknown): string {
+  // In a browser (the web build) there is no Deno.errors.
+  if (typeof Deno === "undefined") return e instanceof Error ? e.message.split("\n")[0] : String(e);
   if (e instanceof Deno.errors.NotFound) return "no such file or directory";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Error) return e.message.split("\n")[0];

@@ -19,6 +19,7 @@ import { SiamizeError } from "../core/errors.ts";
 import { isFileSync } from "../core/fsutil.ts";
 import { describeAdapter, webgpuAdapter } from "./gpu_adapter.ts";
 import { placementReport } from "./placement.ts";
+import { OrtSession } from "./ort_session.ts";
 
 /** Graph optimisation levels of ONNX Runtime. */
 export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
@@ -200,63 +201,6 @@ export function firstLine(e: unknown): string {
     "unknown error";
 }
 
-class OrtSession implements NetworkSession {
-  readonly inputName: string;
-  readonly outputName: string;
-  readonly classes: number;
-  readonly provider: string;
-  readonly adapter?: string;
-  readonly inputChannels?: number;
-  #session: ort.InferenceSession;
-
-  constructor(session: ort.InferenceSession, provider: string, label: string, adapter?: string) {
-    this.#session = session;
-    this.provider = provider;
-    this.adapter = adapter;
-    if (session.inputNames.length !== 1) {
-      throw new SiamizeError(`${label}: model has ${session.inputNames.length} inputs, expected 1 image input`);
-    }
-    this.inputName = session.inputNames[0];
-    this.outputName = session.outputNames[0];
-    const meta = session.outputMetadata.find((m) => m.name === this.outputName) as
-      | { shape?: (number | string)[] }
-      | undefined;
-    const c = meta?.shape?.[1];
-    if (typeof c !== "number" || !(c >= 2)) {
-      throw new SiamizeError(
-        `${label}: model output "${this.outputName}" has no static class dimension (shape ${
-          JSON.stringify(meta?.shape)
-        })`,
-      );
-    }
-    this.classes = c;
-    const inMeta = session.inputMetadata.find((m) => m.name === this.inputName) as
-      | { shape?: (number | string)[] }
-      | undefined;
-    const k = inMeta?.shape?.[1];
-    if (typeof k === "number") this.inputChannels = k;
-  }
-
-  async run(tile: Float32Array, patch: Shape3): Promise<Float32Array> {
-    const voxels = patch[0] * patch[1] * patch[2];
-    const channels = tile.length / voxels;
-    if (!Number.isInteger(channels) || channels < 1) {
-      throw new RangeError(`tile has ${tile.length} values, not a multiple of the patch ${patch.join("x")}`);
-    }
-    const x = new ort.Tensor("float32", tile, [1, channels, ...patch]);
-    const out = await this.#session.run({ [this.inputName]: x });
-    const y = out[this.outputName];
-    if (y.type !== "float32") throw new SiamizeError(`model output is ${y.type}, expected float32`);
-    // onnxruntime-node copies outputs into fresh JS memory: use it as is (a
-    // copy of an 18-channel full-size tile is ~0.9 GB).
-    return y.data as Float32Array;
-  }
-
-  release(): Promise<void> {
-    return this.#session.release();
-  }
-}
-
 /** The environment variable that stops ONNX Runtime's telemetry (1.29+), read when its environment is created. */
 export const ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY";
 
@@ -307,7 +251,7 @@ export const ortBackend: Backend = {
         if (p === "webgpu" && (config.gpu ?? 0) !== 0) {
           log(`-G ${config.gpu} ignored: the WebGPU provider picks its adapter`);
         }
-        const session = new OrtSession(s, p, label, adapter && describeAdapter(adapter));
+        const session = new OrtSession(s, ort.Tensor, p, label, adapter && describeAdapter(adapter));
         if (p === "cpu") return session;
         // A GPU provider is used only after a small run of the real model has passed on it.
         try {

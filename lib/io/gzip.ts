@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { gunzipAll } from "../core/_std.ts";
+import { gunzipAll } from "../core/_zlib.ts";
 
 /** Compression formats understood by the streams API. */
 export type Format = "gzip" | "deflate" | "deflate-raw";

@@ -1,0 +1,109 @@
+/**
+ * The onnxruntime-web adapter: the same {@linkcode Backend} →
+ * {@linkcode NetworkSession} interface as the onnxruntime-node one
+ * (`ort.ts`), for a browser tab. It takes the loaded `onnxruntime-web`
+ * module (the page imports `ort.webgpu.min.mjs` from the site, with the
+ * WASM files beside it), so this file imports nothing at run time.
+ *
+ * Providers: `cpu` is ORT's WASM provider (multi-threaded where the page
+ * is cross-origin isolated), `webgpu` the browser's WebGPU; `auto` uses
+ * WebGPU when the browser offers an adapter that passes a small warm-up
+ * run of the real model, else WASM, saying why. The CPU arena and memory
+ * patterns are off (a tab's WASM heap is at most 4 GiB).
+ *
+ * @module
+ */
+import type { OrtWebModule } from "./_onnxruntime_web.ts";
+import type { Compute, Shape3 } from "../core/types.ts";
+import { SiamizeError } from "../core/errors.ts";
+import type { Backend, NetworkSession } from "./ort.ts";
+import { type OrtLikeSession, OrtSession, type TensorConstructor } from "./ort_session.ts";
+
+export type { OrtWebModule };
+
+/** How the WASM runtime is set up (once, before the first session). */
+export interface OrtWebSetup {
+  /** Folder (URL, ending in `/`) holding `ort-wasm-simd-threaded.asyncify.{mjs,wasm}`. */
+  wasmPaths?: string;
+  /** WASM threads (1 where the page is not cross-origin isolated). @default ORT's choice */
+  numThreads?: number;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n").map((s) => s.trim()).find((s) => s) ??
+    "unknown error";
+}
+
+/** ORT's execution-provider name for a provider choice. */
+function epName(p: Compute): string {
+  if (p === "cpu") return "wasm";
+  if (p === "webgpu") return "webgpu";
+  throw new SiamizeError(`-c ${p}: not available in a browser (cpu or webgpu)`, 64);
+}
+
+/** The onnxruntime-web backend over a loaded `onnxruntime-web` module. */
+export function ortWebBackend(ort: OrtWebModule, setup: OrtWebSetup = {}): Backend {
+  if (setup.wasmPaths) ort.env.wasm.wasmPaths = setup.wasmPaths;
+  if (setup.numThreads) ort.env.wasm.numThreads = setup.numThreads;
+  ort.env.logLevel = "error";
+  const Tensor = ort.Tensor as unknown as TensorConstructor;
+  return {
+    async create(source, config) {
+      const label = source.label;
+      const log = config.log ?? (() => {});
+      const open = async (p: Compute): Promise<NetworkSession> => {
+        const model = source.forProvider ? await source.forProvider(p) : source.model;
+        if (typeof model === "string") throw new SiamizeError(`${label}: a browser takes model bytes, not a path`, 64);
+        const s = await ort.InferenceSession.create(model, {
+          executionProviders: [epName(p)],
+          graphOptimizationLevel: config.graphOptimization ?? "all",
+          enableCpuMemArena: false,
+          enableMemPattern: false,
+          executionMode: "sequential",
+          logSeverityLevel: 3,
+        });
+        const session = new OrtSession(
+          s as unknown as OrtLikeSession,
+          Tensor,
+          p,
+          label,
+          p === "webgpu" ? "browser WebGPU" : undefined,
+        );
+        if (p === "cpu") return session;
+        try {
+          const w: Shape3 = config.warmup ?? [32, 32, 32];
+          await session.run(new Float32Array(w[0] * w[1] * w[2] * (session.inputChannels ?? 1)), w);
+        } catch (e) {
+          await session.release().catch(() => {});
+          throw e;
+        }
+        return session;
+      };
+      const compute = config.compute ?? "auto";
+      const fail = (p: Compute, e: unknown): never => {
+        if (e instanceof SiamizeError) throw e;
+        throw new SiamizeError(`${label}: cannot load model on ${epName(p)} (${firstLine(e)})`, 65, { cause: e });
+      };
+      if (compute !== "auto") {
+        try {
+          return await open(compute);
+        } catch (e) {
+          return fail(compute, e);
+        }
+      }
+      const gpu = (globalThis.navigator as { gpu?: unknown } | undefined)?.gpu;
+      if (gpu) {
+        try {
+          return await open("webgpu");
+        } catch (e) {
+          log(`using WASM (webgpu: ${firstLine(e)})`);
+        }
+      } else (config.detail ?? log)("using WASM (this browser offers no WebGPU)");
+      try {
+        return await open("cpu");
+      } catch (e) {
+        return fail("cpu", e);
+      }
+    },
+  };
+}

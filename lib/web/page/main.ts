@@ -1,0 +1,205 @@
+/**
+ * The page's script (bundled into `app.js` by `siamize web build`): picks a
+ * scan and ONNX models from disk, runs {@linkcode segmentInTab} on
+ * onnxruntime-web, shows progress per stage and tile, the scan and labels
+ * in NiiVue, and offers the labels as a NIfTI download. Nothing leaves the
+ * machine: files are read with `File.arrayBuffer()`, and the page fetches
+ * only its own files (the ORT runtime, NiiVue, the cards).
+ *
+ * `window.siamizeLast` holds the last run's summary (for tests and the
+ * curious): provider, patch, tiles, timings, the memory plan and the
+ * measured WASM heap.
+ *
+ * @module
+ */
+import { validateCard } from "../../cards/parse.ts";
+import type { ModelCard } from "../../cards/card.ts";
+import { ortWebBackend, type OrtWebModule } from "../../engine/ort_web.ts";
+import type { Compute } from "../../core/types.ts";
+import { labelsNifti, type PickedFile, segmentInTab } from "../segment_tab.ts";
+
+// Every WASM memory ONNX Runtime makes (imported when threaded, exported
+// otherwise), so the page can report the heap it really grew to.
+const memories: WebAssembly.Memory[] = [];
+{
+  const Base = WebAssembly.Memory;
+  const Tracked = function (this: unknown, d: WebAssembly.MemoryDescriptor) {
+    const m = new Base(d);
+    memories.push(m);
+    return m;
+  } as unknown as typeof WebAssembly.Memory;
+  Tracked.prototype = Base.prototype;
+  (WebAssembly as { Memory: typeof WebAssembly.Memory }).Memory = Tracked;
+  const grab = (r: unknown) => {
+    const inst = (r as { instance?: WebAssembly.Instance }).instance ?? r as WebAssembly.Instance;
+    const mem = (inst as WebAssembly.Instance)?.exports?.memory;
+    if (mem instanceof Base && !memories.includes(mem)) memories.push(mem);
+    return r;
+  };
+  const inst = WebAssembly.instantiate, stream = WebAssembly.instantiateStreaming;
+  (WebAssembly as { instantiate: unknown }).instantiate = (...a: Parameters<typeof inst>) =>
+    (inst as (...x: unknown[]) => Promise<unknown>)(...a).then(grab);
+  if (stream) {
+    (WebAssembly as { instantiateStreaming: unknown }).instantiateStreaming = (
+      ...a: Parameters<typeof stream>
+    ) => stream(...a).then(grab);
+  }
+}
+
+/** Bytes of WASM heap ONNX Runtime holds now (its memories only grow: this is also their peak). */
+function wasmHeap(): number {
+  return memories.reduce((s, m) => s + m.buffer.byteLength, 0);
+}
+
+/** The few DOM shapes this page uses (Deno's type check has no DOM library, and adding it clashes with Deno's). */
+interface Elem {
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  hidden: boolean;
+  addEventListener(type: string, f: () => void): void;
+}
+interface Field extends Elem {
+  value: string;
+  files: ArrayLike<File> | null;
+  add(option: unknown): void;
+}
+interface Link extends Elem {
+  href: string;
+  download: string;
+}
+interface Bar extends Elem {
+  max: number;
+  value: number;
+}
+const document = (globalThis as unknown as {
+  document: { getElementById(id: string): unknown; createElement(tag: string): Record<string, unknown> };
+}).document;
+const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+const $ = <T = Elem>(id: string) => document.getElementById(id) as T;
+const log = (s: string) => {
+  const el = $("log");
+  el.textContent += s + "\n";
+};
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+let ortModule: Promise<OrtWebModule> | undefined;
+function loadOrt(): Promise<OrtWebModule> {
+  return ortModule ??= import(new URL("./ort/ort.webgpu.min.mjs", import.meta.url).href) as Promise<OrtWebModule>;
+}
+
+async function cards(): Promise<ModelCard[]> {
+  const names = await (await fetch("cards/index.json")).json() as string[];
+  return await Promise.all(
+    names.map(async (n) => validateCard(await (await fetch(`cards/${n}`)).json(), n)),
+  );
+}
+
+async function picked(input: Field): Promise<PickedFile[]> {
+  return await Promise.all(
+    Array.from(input.files ?? []).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+  );
+}
+
+/** Shows the scan and the labels in NiiVue; resolves with the number of volumes it loaded. */
+async function show(scan: PickedFile, labels: Uint8Array): Promise<number> {
+  const { Niivue } = await import(new URL("./niivue.js", import.meta.url).href) as {
+    Niivue: new (o: Record<string, unknown>) => {
+      attachToCanvas(c: unknown): Promise<unknown>;
+      loadVolumes(v: Record<string, unknown>[]): Promise<unknown>;
+      volumes: unknown[];
+    };
+  };
+  const nv = new Niivue({ show3Dcrosshair: true, backColor: [0, 0, 0, 1] });
+  await nv.attachToCanvas($("viewer"));
+  const url = (b: Uint8Array) => URL.createObjectURL(new Blob([b as BlobPart]));
+  const scanName = /\.(jnii|bnii)$/i.test(scan.name) ? scan.name : scan.name.replace(/(\.nii)?(\.gz)?$/i, ".nii$2");
+  await nv.loadVolumes([
+    { url: url(scan.bytes), name: scanName },
+    { url: url(labels), name: "labels.nii.gz", colormap: "warm", opacity: 0.5 },
+  ]);
+  return nv.volumes.length;
+}
+
+async function run(all: ModelCard[]): Promise<void> {
+  const status = $("status");
+  status.dataset.state = "running";
+  $("log").textContent = "";
+  try {
+    const [scan] = await picked($<Field>("scan"));
+    const models = await picked($<Field>("models"));
+    if (!scan) throw new Error("pick a scan");
+    const card = all[Number($<Field>("card").value)];
+    const patchText = $<Field>("patch").value.trim();
+    const spacingText = $<Field>("spacing").value.trim();
+    const compute = $<Field>("compute").value as Compute;
+    const threads = isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+    const ort = await loadOrt();
+    const backend = ortWebBackend(ort, { wasmPaths: new URL("./ort/", import.meta.url).href, numThreads: threads });
+    log(`WASM threads: ${threads}${isolated ? "" : " (the page is not cross-origin isolated)"}`);
+    const tileTimes: number[] = [];
+    let last = performance.now();
+    const r = await segmentInTab(scan, models, {
+      card,
+      backend,
+      compute,
+      patch: patchText || undefined,
+      spacing: spacingText ? (Number.isFinite(Number(spacingText)) ? Number(spacingText) : spacingText) : undefined,
+      log,
+      onStage: (s) => {
+        log(`stage: ${s}`);
+        last = performance.now();
+      },
+      onTile: (p) => {
+        const t = performance.now();
+        tileTimes.push((t - last) / 1000);
+        last = t;
+        const bar = $<Bar>("progress");
+        bar.max = p.tiles * p.folds;
+        bar.value = p.fold * p.tiles + p.tile;
+        log(`model ${p.fold + 1}/${p.folds} tile ${p.tile}/${p.tiles} (${tileTimes.at(-1)!.toFixed(2)} s)`);
+      },
+    });
+    const bytes = await labelsNifti(r.labels);
+    const heap = wasmHeap();
+    log(
+      `done in ${r.timings.total.toFixed(1)} s on ${r.provider}, patch ${r.patch.join("x")}, ${r.tiles} tiles; ` +
+        `WASM heap ${mib(heap)} (planned ≤ ${mib(r.memory.wasm)}, limit ${mib(r.memory.wasmLimit)})`,
+    );
+    const a = $<Link>("download");
+    a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/gzip" }));
+    a.download = scan.name.replace(/\.(nii(\.gz)?|jnii|bnii)$/i, "") + "_seg.nii.gz";
+    a.hidden = false;
+    (globalThis as Record<string, unknown>).siamizeLast = {
+      provider: r.provider,
+      patch: r.patch,
+      tiles: r.tiles,
+      timings: r.timings,
+      tileSeconds: tileTimes,
+      threads,
+      memory: r.memory,
+      wasmHeap: heap,
+      labelsNiftiGz: bytes,
+    };
+    status.dataset.state = "done";
+    status.textContent = "done";
+    // The viewer's outcome, for the curious and the tests: the volumes shown, or "failed".
+    status.dataset.viewer = String(
+      await show(scan, bytes).catch((e) => (log(`viewer: ${(e as Error).message}`), "failed")),
+    );
+  } catch (e) {
+    status.dataset.state = "failed";
+    status.textContent = `failed: ${(e as Error).message}`;
+    log(`error: ${(e as Error).message}`);
+  }
+}
+
+const all = await cards();
+const select = $<Field>("card");
+all.forEach((c, i) => {
+  const o = document.createElement("option");
+  o.textContent = `${c.name} ${c.version}`;
+  o.value = String(i);
+  select.add(o);
+});
+$("run").addEventListener("click", () => void run(all));
+$("status").dataset.state = "ready";

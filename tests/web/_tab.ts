@@ -1,0 +1,122 @@
+/**
+ * Helpers of the browser-build tests: a head-sized generated scan, a built
+ * site served on 127.0.0.1, and a run of the page in headless Chromium
+ * with files picked from disk (puppeteer's file chooser, as a user would).
+ *
+ * @module
+ */
+import type { Browser } from "puppeteer-core";
+import { join } from "../../lib/core/_std.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
+import { writeNifti } from "../../lib/io/nifti.ts";
+import { buildSite, serveSite, type SiteServer } from "../../lib/web/site.ts";
+
+/** Grid of {@linkcode writeHeadScan} (x, y, z) at 1.2 mm: 160x192x168 mm, a head's extent. */
+export const HEAD_DIMS: [number, number, number] = [134, 160, 140];
+
+/**
+ * A head-sized int16 scan: an ellipsoid "skull" shell, a textured "brain"
+ * and two darker "ventricles", 1.2 mm voxels, oblique-free RAS affine.
+ */
+export async function writeHeadScan(path: string): Promise<void> {
+  const [nx, ny, nz] = HEAD_DIMS;
+  const data = new Int16Array(nx * ny * nz);
+  const c = [nx / 2, ny / 2, nz / 2], r = [nx * 0.42, ny * 0.44, nz * 0.42];
+  for (let z = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        const d = Math.hypot((x - c[0]) / r[0], (y - c[1]) / r[1], (z - c[2]) / r[2]);
+        if (d >= 1) continue;
+        const vent = Math.hypot((Math.abs(x - c[0]) - 8) / 5, (y - c[1]) / 16, (z - c[2] - 6) / 8) < 1;
+        const v = d > 0.88 ? 900 : vent ? 250 : 500 + 120 * Math.sin(x / 3) * Math.cos(y / 4) + 60 * Math.sin(z / 2);
+        data[x + nx * (y + ny * z)] = Math.round(v);
+      }
+    }
+  }
+  const s = 1.2;
+  await writeNifti(
+    path,
+    makeVolume(data, [nx, ny, nz], [[s, 0, 0, -80], [0, s, 0, -96], [0, 0, s, -84], [0, 0, 0, 1]]),
+  );
+}
+
+/** A site built into `dir` (with `cards` added) and served on 127.0.0.1. */
+export async function siteServer(dir: string, cards: string[]): Promise<SiteServer> {
+  await buildSite(join(dir, "site"), { cards });
+  return await serveSite(join(dir, "site"));
+}
+
+/** What the page's run leaves in `window.siamizeLast`. */
+export interface PageRun {
+  state: "done" | "failed";
+  message: string;
+  provider?: string;
+  patch?: number[];
+  tiles?: number;
+  threads?: number;
+  wasmHeap?: number;
+  memory?: { wasm: number; arrays: number; wasmLimit: number; arraysLimit: number };
+  timings?: Record<string, number>;
+  tileSeconds?: number[];
+  labels?: Uint8Array;
+  /** NiiVue's outcome: the number of volumes shown ("2"), or "failed". */
+  viewer?: string;
+  log: string;
+}
+
+/** What to pick and set in the page before pressing "Segment". */
+export interface PagePick {
+  scan: string;
+  models: string[];
+  /** Card option index (the site's cards in `cards/index.json` order). */
+  card: number;
+  patch?: string;
+  spacing?: string;
+  compute?: "auto" | "cpu" | "webgpu";
+}
+
+/** Opens the page, picks the files, runs, and returns the outcome (labels as the NIfTI the page offers). */
+export async function runPage(browser: Browser, url: string, pick: PagePick, timeoutMs = 120_000): Promise<PageRun> {
+  const page = await browser.newPage();
+  try {
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(url);
+    await page.waitForFunction(`document.getElementById("status").dataset.state !== "loading"`, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`page did not load: ${errors.join("; ")}`);
+      });
+    const scan = await page.$("#scan"), models = await page.$("#models");
+    await (scan as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(pick.scan);
+    await (models as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...pick.models);
+    await page.select("#card", String(pick.card));
+    await page.select("#compute", pick.compute ?? "cpu");
+    if (pick.patch) await page.type("#patch", pick.patch);
+    if (pick.spacing) await page.type("#spacing", pick.spacing);
+    await page.click("#run");
+    await page.waitForFunction(
+      `["done", "failed"].includes(document.getElementById("status").dataset.state)`,
+      { timeout: timeoutMs },
+    );
+    // NiiVue shows the scan and the labels after the run.
+    await page.waitForFunction(
+      `document.getElementById("status").dataset.state !== "done" || document.getElementById("status").dataset.viewer`,
+      { timeout: 30_000 },
+    );
+    const got = await page.evaluate(`(() => {
+      const s = document.getElementById("status");
+      const l = window.siamizeLast;
+      const out = { state: s.dataset.state, message: s.textContent, log: document.getElementById("log").textContent,
+        viewer: s.dataset.viewer };
+      if (s.dataset.state !== "done") return out;
+      return { ...out, provider: l.provider, patch: l.patch, tiles: l.tiles, threads: l.threads, wasmHeap: l.wasmHeap,
+        memory: l.memory, timings: l.timings, tileSeconds: l.tileSeconds, labels: Array.from(l.labelsNiftiGz) };
+    })()`) as PageRun & { labels?: number[] };
+    return { ...got, labels: got.labels ? new Uint8Array(got.labels) : undefined };
+  } finally {
+    await page.close();
+  }
+}

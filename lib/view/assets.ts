@@ -10,6 +10,7 @@
  */
 import { SiamizeError } from "../core/errors.ts";
 import { errorText } from "../core/fsutil.ts";
+import { niivueUrl } from "../web/_niivue.ts";
 
 /** The page files served, by name, with their Content-Type (nothing else under `page/` is served). */
 export const PAGE_FILES: Readonly<Record<string, string>> = {
@@ -42,20 +43,6 @@ export async function pageFile(name: string): Promise<Uint8Array<ArrayBuffer> | 
     cache.set(name, b);
   }
   return b;
-}
-
-/**
- * Where NiiVue's browser module is: `dist/index.js` of the installed
- * `@niivue/niivue`. Importing the package's `utils` entry (plain functions,
- * no DOM) first makes Deno install the package and resolve it to a file.
- */
-export async function niivueUrl(): Promise<URL> {
-  await import("@niivue/niivue/utils");
-  const main = import.meta.resolve("@niivue/niivue"); // …/@niivue/niivue/build/niivue/index.js
-  if (!main.startsWith("file:")) {
-    throw new SiamizeError(`@niivue/niivue resolved to ${main}, not a file: cannot serve the viewer`, 66);
-  }
-  return new URL("../../dist/index.js", main);
 }
 
 /** The bytes of NiiVue's browser module (read once). */

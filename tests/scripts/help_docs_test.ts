@@ -8,6 +8,8 @@
 import { join } from "../../lib/core/_std.ts";
 import { HELP } from "../../lib/cli/args.ts";
 import { PROMPT_HELP } from "../../lib/cli/prompt_args.ts";
+import { VIEW_HELP } from "../../lib/cli/view.ts";
+import { WEB_HELP } from "../../lib/cli/web.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { havePython, PYTHON, ROOT } from "../_fixtures.ts";
 import { taskCommand } from "../_tasks.ts";
@@ -41,7 +43,9 @@ export function codeOf(text: string): string[] {
 const COMMANDS: [RegExp, string][] = [
   [/deno task (?:--config \S+ )?(bench|regress|make-model|fetch-weights|install)\b(.*)$/, "$1"],
   [/(?:^|[\s;&|(])(?:deno task )?siamize prompt\b(.*)$/, "siamize prompt"],
-  [/(?:^|[\s;&|(])(?:deno task )?siamize\b(?! prompt\b)(.*)$/, "siamize"],
+  [/(?:^|[\s;&|(])(?:deno task )?siamize view\b(.*)$/, "siamize view"],
+  [/(?:^|[\s;&|(])(?:deno task (?:siamize )?|siamize )web\b(.*)$/, "siamize web"],
+  [/(?:^|[\s;&|(])(?:deno task )?siamize\b(?! (?:prompt|view|web)\b)(.*)$/, "siamize"],
   [/scripts\/export\/(export_\w+)\.py\b(.*)$/, "$1"],
 ];
 
@@ -125,6 +129,14 @@ Deno.test("siamize prompt --help lists every option the README and docs use with
   assert(want.includes("--box") && want.includes("--slice"), want.join(" "));
   const missing = want.filter((o) => !mentions(PROMPT_HELP, o));
   assertEquals(missing, [], `not in siamize prompt --help: ${missing.join(" ")}`);
+});
+
+Deno.test("siamize view --help and siamize web --help list every option the docs use with them", () => {
+  const view = [...used.get("siamize view") ?? []];
+  assert(view.includes("--labels") && view.includes("--no-open"), view.join(" "));
+  assertEquals(view.filter((o) => !mentions(VIEW_HELP, o)), [], "not in siamize view --help");
+  const web = [...used.get("siamize web") ?? []];
+  assertEquals(web.filter((o) => !mentions(WEB_HELP, o)), [], "not in siamize web --help");
 });
 
 Deno.test("siamize --help and README agree on the exit codes", () => {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-// First: may re-execute the command with huge pages before any other module runs.
+// First: may re-execute the command with glibc's allocator tuned, before any other module runs.
 import "./lib/cli/_boot.ts";
 import { resolve } from "./lib/core/_std.ts";
 import { type CliOptions, HELP, parseCli } from "./lib/cli/args.ts";

@@ -8,7 +8,7 @@ import * as ort from "../engine/_onnxruntime.ts";
 import type { Compute } from "../core/types.ts";
 import { type AdapterInfo, describeAdapter, webgpuAdapter } from "../engine/gpu_adapter.ts";
 import { autoOrder, CUDA_INSTALL_COMMAND, ortBinaryDir, providerObstacle } from "../engine/ort.ts";
-import { hugePagesStatus } from "./huge_pages.ts";
+import { mallocStatus } from "./malloc_tuning.ts";
 
 /** What {@linkcode doctor} found for one provider. */
 export interface ProviderStatus {
@@ -77,6 +77,6 @@ export async function doctorText(options: DoctorOptions = {}): Promise<string[]>
   lines.push(
     `auto      ${auto ?? "cpu"}${auto ? " (if its warm-up run passes, else cpu)" : " (no GPU provider ready here)"}`,
   );
-  lines.push(`huge pages ${hugePagesStatus()}`);
+  lines.push(`malloc    ${mallocStatus()}`);
   return lines;
 }

@@ -15,7 +15,7 @@ import { SAMRI_VIT_B } from "../../lib/prompt/card.ts";
 import { Prompter } from "../../lib/prompt/prompter.ts";
 import { readPromptInput } from "../../lib/prompt/input.ts";
 import { gib, median, peakRss, ROOT } from "./_common.ts";
-import { HUGE_PAGES_TUNABLE } from "../../lib/cli/huge_pages.ts";
+import { MALLOC_TUNABLES_VALUE } from "../../lib/cli/malloc_tuning.ts";
 
 const SLICES = join(ROOT, "tests", "golden", "samri", "slices");
 const SLICE = join(SLICES, "ch2_axial_k080.nii.gz");
@@ -53,19 +53,19 @@ async function child(enc: string, dec: string, threads: number): Promise<ChildRe
 }
 
 /**
- * The children run as the `siamize` command does: with glibc's huge pages
- * for large buffers (`lib/cli/huge_pages.ts`), unless the bench itself
- * runs with `SIAMIZE_HUGE_PAGES=0` (then neither the children nor the CLI use them).
+ * The children run as the `siamize` command does: with glibc's allocator
+ * tuned for large buffers (`lib/cli/malloc_tuning.ts`), unless the bench itself
+ * runs with `SIAMIZE_MALLOC_TUNING=0` (then neither the children nor the CLI use them).
  */
-function hugePagesEnv(): Record<string, string> {
-  return Deno.env.get("SIAMIZE_HUGE_PAGES") === "0" ? {} : { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE };
+function mallocEnv(): Record<string, string> {
+  return Deno.env.get("SIAMIZE_MALLOC_TUNING") === "0" ? {} : { GLIBC_TUNABLES: MALLOC_TUNABLES_VALUE };
 }
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<[number, string]> {
   const t = performance.now();
   const r = await new Deno.Command(Deno.execPath(), {
     args,
-    env: { ...hugePagesEnv(), ...env },
+    env: { ...mallocEnv(), ...env },
     stdout: "piped",
     stderr: "piped",
   })
@@ -120,8 +120,8 @@ export async function benchSamri(
     }
     if (!lines.length) {
       lines.push(
-        `SAMRI prompt (golden axial slice 181x217, then the coronal one; ${threads} threads, CPU; huge pages ${
-          Object.keys(hugePagesEnv()).length ? "on" : "off (SIAMIZE_HUGE_PAGES=0)"
+        `SAMRI prompt (golden axial slice 181x217, then the coronal one; ${threads} threads, CPU; malloc tuning ${
+          Object.keys(mallocEnv()).length ? "on" : "off (SIAMIZE_MALLOC_TUNING=0)"
         }), median of ${runs} runs`,
         "| case | encoder, first slice of a process s | encoder, next slice s | decoder per prompt ms | second prompt, cached slice: CLI wall s | peak RSS GiB |",
         "|---|---|---|---|---|---|",

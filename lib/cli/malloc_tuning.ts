@@ -1,68 +1,77 @@
 /**
- * Large buffers on transparent huge pages, for the `siamize` command.
+ * glibc's allocator tuned for large buffers, for the `siamize` command.
  *
  * The network's intermediate tensors and the tile accumulators are large
  * (a SAM ViT-B global attention map is 805 MB; a MONAI CT tile's
- * probabilities 387 MB), and ONNX Runtime allocates them with `malloc`
- * afresh on every run (its CPU arena is off to bound the peak). Each new
- * 4 KiB page costs a page fault; on virtual machines a fault can cost
- * microseconds, and then faults, not arithmetic, take half the time (measured:
- * `docs/performance.md#huge-pages`). glibc's `glibc.malloc.hugetlb=1`
- * tunable asks for transparent huge pages on those allocations (2 MiB
- * pages: 512 times fewer faults), but glibc reads tunables only when a
- * process starts. So the command, when it is the main program on Linux
- * with glibc and FFI allowed, re-executes itself once, at start-up and
- * before anything is read or written, with the tunable added: the same
- * process (`execve`: same PID, terminal and exit status), the same
- * arguments. `SIAMIZE_HUGE_PAGES=0` turns it off; where it cannot run
- * (another OS or C library, no FFI permission, the kernel's huge pages
- * set to `never`), nothing changes; a program importing `mod.ts` can set
- * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` itself before it starts. `siamize doctor` says whether it is on.
+ * probabilities 387 MB), and ONNX Runtime allocates them with `malloc` on
+ * every run (its CPU arena is off to bound the peak). glibc serves such
+ * sizes with a fresh `mmap` and returns them with `munmap`, so every run
+ * pays a page fault per 4 KiB of them again; where faults are dear (virtual
+ * machines) that, not arithmetic, takes most of the time (measured:
+ * `docs/performance.md#memory-reuse`). Three glibc tunables fix it: large
+ * blocks come from the heap and stay there when freed (`mmap_threshold`,
+ * `trim_threshold`), so the next run reuses pages already mapped, and new
+ * ones come as transparent huge pages (`hugetlb=1`: 2 MiB pages, 512 times
+ * fewer faults). glibc reads tunables only when a process starts, so the
+ * command, when it is the main program on Linux with glibc and FFI allowed,
+ * re-executes itself once at start-up, before anything is read or written,
+ * with them added: the same process (`execve`: same PID, terminal and exit
+ * status) and arguments. The cost: memory a run freed stays with the
+ * process until it exits (the peak is unchanged). `SIAMIZE_MALLOC_TUNING=0`
+ * turns it off; where it cannot run (another OS or C library, no FFI
+ * permission), nothing changes; a program importing `mod.ts` can set
+ * `GLIBC_TUNABLES` (see {@linkcode MALLOC_TUNABLES}) itself before it starts.
  *
  * @module
  */
 
-/** The tunable this module adds. */
-export const HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1";
+/** The tunables this module adds to `GLIBC_TUNABLES`. */
+export const MALLOC_TUNABLES: readonly string[] = [
+  "glibc.malloc.hugetlb=1",
+  "glibc.malloc.mmap_threshold=4294967296",
+  "glibc.malloc.trim_threshold=17179869184",
+];
 
-/** What {@linkcode hugePagesPlan} decided. */
-export type HugePagesPlan =
+/** `GLIBC_TUNABLES`'s value with {@linkcode MALLOC_TUNABLES} only. */
+export const MALLOC_TUNABLES_VALUE: string = MALLOC_TUNABLES.join(":");
+
+/** What {@linkcode mallocPlan} decided. */
+export type MallocPlan =
   | { exec: true; env: string[] }
   | { exec: false; why: string };
 
-/** Inputs of {@linkcode hugePagesPlan}, read from `/proc` and `/sys`. */
+/** Inputs of {@linkcode mallocPlan}, read from `/proc` and `/sys`. */
 export interface ProcessFacts {
   /** `Deno.build.os`. */
   os: string;
   /** The environment as `KEY=VALUE` entries (`/proc/self/environ`). */
   environ: string[];
-  /** `/sys/kernel/mm/transparent_hugepage/enabled`, or undefined where unreadable (then tried anyway). */
+  /** `/sys/kernel/mm/transparent_hugepage/enabled`, or undefined where unreadable (for `doctor`). */
   thp?: string;
   /** Whether the C library is glibc (the tunable's owner). */
   glibc: boolean;
 }
 
 /**
- * Whether to re-execute with huge pages, and the environment to do it
+ * Whether to re-execute with the tunables, and the environment to do it
  * with (pure: the decision alone, for tests).
  */
-export function hugePagesPlan(f: ProcessFacts): HugePagesPlan {
+export function mallocPlan(f: ProcessFacts): MallocPlan {
   if (f.os !== "linux") return { exec: false, why: `not on Linux (${f.os})` };
   if (!f.glibc) return { exec: false, why: "the C library is not glibc" };
   if (!f.environ.length || f.environ.some((e) => e.indexOf("=") < 1)) {
     return { exec: false, why: "the environment could not be read" };
   }
   const get = (k: string) => f.environ.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
-  if (get("SIAMIZE_HUGE_PAGES") === "0") return { exec: false, why: "off (SIAMIZE_HUGE_PAGES=0)" };
+  if (get("SIAMIZE_MALLOC_TUNING") === "0") return { exec: false, why: "off (SIAMIZE_MALLOC_TUNING=0)" };
   const tunables = get("GLIBC_TUNABLES");
-  if (tunables?.split(":").includes(HUGE_PAGES_TUNABLE)) return { exec: false, why: "on" };
-  if (tunables?.split(":").some((t) => t.startsWith("glibc.malloc.hugetlb="))) {
+  const set = tunables?.split(":") ?? [];
+  if (MALLOC_TUNABLES.every((t) => set.includes(t))) return { exec: false, why: "on" };
+  const ours = MALLOC_TUNABLES.map((t) => t.slice(0, t.indexOf("=") + 1));
+  if (set.some((t) => ours.some((o) => t.startsWith(o)))) {
     return { exec: false, why: `left as set (GLIBC_TUNABLES=${tunables})` };
   }
-  if (f.thp !== undefined && /\[never\]/.test(f.thp)) {
-    return { exec: false, why: "the kernel's transparent huge pages are off ([never])" };
-  }
-  const value = tunables ? `${tunables}:${HUGE_PAGES_TUNABLE}` : HUGE_PAGES_TUNABLE;
+  const value = tunables ? `${tunables}:${MALLOC_TUNABLES_VALUE}` : MALLOC_TUNABLES_VALUE;
   return { exec: true, env: [...f.environ.filter((e) => !e.startsWith("GLIBC_TUNABLES=")), `GLIBC_TUNABLES=${value}`] };
 }
 
@@ -160,12 +169,14 @@ export function processFacts(): ProcessFacts {
   }
 }
 
-/** What `siamize doctor` prints about huge pages. */
-export function hugePagesStatus(f: ProcessFacts = processFacts()): string {
-  const plan = hugePagesPlan(f);
+/** What `siamize doctor` prints about the allocator's tuning. */
+export function mallocStatus(f: ProcessFacts = processFacts()): string {
+  const plan = mallocPlan(f);
   if (!f.glibc) return "off (needs glibc on Linux and --allow-ffi)";
   if (plan.exec) return "off (not re-executed: siamize was imported, not run as the command)";
-  return plan.why === "on" ? `on (GLIBC_TUNABLES has ${HUGE_PAGES_TUNABLE})` : plan.why;
+  if (plan.why !== "on") return plan.why;
+  const thp = f.thp?.match(/\[(\w+)\]/)?.[1];
+  return `on (GLIBC_TUNABLES has ${MALLOC_TUNABLES_VALUE}; transparent huge pages: ${thp ?? "unknown"})`;
 }
 
 function cString(s: string): Uint8Array<ArrayBuffer> {
@@ -187,16 +198,16 @@ function cArray(strings: string[], keep: unknown[]): BigUint64Array<ArrayBuffer>
 }
 
 /**
- * Re-executes this process with the huge-pages tunable when
- * {@linkcode hugePagesPlan} says so. Returns only where it does not (or
+ * Re-executes this process with the allocator's tunables when
+ * {@linkcode mallocPlan} says so. Returns only where it does not (or
  * where `execve` fails), and then nothing has changed.
  */
-export function reexecWithHugePages(): void {
+export function reexecWithMallocTuning(): void {
   const lib = openLibc();
   if (!lib) return;
   try {
     const libc = lib.symbols;
-    const plan = hugePagesPlan({
+    const plan = mallocPlan({
       os: Deno.build.os,
       environ: environOf(libc),
       thp: kernelThp(libc),

@@ -95,6 +95,22 @@ export function isFileSync(path: string): boolean {
   }
 }
 
+/**
+ * The first `n` bytes of the file at `path` (fewer when the file is
+ * shorter). Errors opening or reading it are thrown as they come.
+ */
+export async function readFileHead(path: string, n: number): Promise<Uint8Array> {
+  using f = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await f.read(buf.subarray(got));
+    if (r === null) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}
+
 /** Whether something exists at `path`. */
 export async function exists(path: string): Promise<boolean> {
   try {

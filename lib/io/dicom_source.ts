@@ -10,7 +10,7 @@
  * @module
  */
 import { EXIT_NOINPUT, InputError } from "../core/errors.ts";
-import { errorText } from "../core/fsutil.ts";
+import { errorText, readFileHead } from "../core/fsutil.ts";
 import { bytesText, ceilingText, checkInputFile, maxInputBytes } from "../core/limits.ts";
 import { isZipFile, zipEntries, zipEntryBytes } from "./zip.ts";
 
@@ -29,22 +29,10 @@ export function hasDicomMagic(bytes: Uint8Array): boolean {
  * at byte 128).
  */
 export async function isDicomFile(path: string): Promise<boolean> {
-  let f: Deno.FsFile | undefined;
   try {
-    if (!(await Deno.stat(path)).isFile) return false;
-    f = await Deno.open(path, { read: true });
-    const b = new Uint8Array(132);
-    let got = 0;
-    while (got < 132) {
-      const n = await f.read(b.subarray(got));
-      if (n === null) return false;
-      got += n;
-    }
-    return hasDicomMagic(b);
+    return (await Deno.stat(path)).isFile && hasDicomMagic(await readFileHead(path, 132));
   } catch {
     return false;
-  } finally {
-    f?.close();
   }
 }
 

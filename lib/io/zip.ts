@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { readFileHead } from "../core/fsutil.ts";
 import { InputError } from "../core/errors.ts";
 import { decompress, InflateLimitError } from "./gzip.ts";
 import { crc32 } from "./png.ts";
@@ -40,22 +41,10 @@ export function isZipBytes(head: Uint8Array): boolean {
 
 /** Whether the file at `path` starts with a zip signature (by content, whatever its extension). */
 export async function isZipFile(path: string): Promise<boolean> {
-  let f: Deno.FsFile | undefined;
   try {
-    if (!(await Deno.stat(path)).isFile) return false;
-    f = await Deno.open(path, { read: true });
-    const b = new Uint8Array(4);
-    let got = 0;
-    while (got < 4) {
-      const n = await f.read(b.subarray(got));
-      if (n === null) return false;
-      got += n;
-    }
-    return isZipBytes(b);
+    return (await Deno.stat(path)).isFile && isZipBytes(await readFileHead(path, 4));
   } catch {
     return false;
-  } finally {
-    f?.close();
   }
 }
 

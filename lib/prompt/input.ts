@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { readFileHead } from "../core/fsutil.ts";
 import { InputError } from "../core/errors.ts";
 import type { Volume } from "../core/types.ts";
 import { readNifti } from "../io/nifti.ts";
@@ -80,24 +81,11 @@ export async function sniffInputFormat(path: string): Promise<InputFormat | unde
 }
 
 async function readHead(path: string, n: number): Promise<Uint8Array> {
-  let f: Deno.FsFile;
   try {
-    f = await Deno.open(path);
+    return await readFileHead(path, n);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new InputError(path, "no such file", 66);
     throw new InputError(path, `cannot read (${(e as Error).message})`, 66);
-  }
-  try {
-    const buf = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const r = await f.read(buf.subarray(got));
-      if (r === null) break;
-      got += r;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    f.close();
   }
 }
 

@@ -154,16 +154,21 @@ function kernelThp(libc: Libc | undefined): string | undefined {
   return bytes ? new TextDecoder().decode(bytes) : undefined;
 }
 
+/** The facts read through `libc` (none without it); the kernel's setting only when asked (`doctor`). */
+function factsOf(libc: Libc | undefined, kernel: boolean): ProcessFacts {
+  return {
+    os: Deno.build.os,
+    environ: libc ? environOf(libc) : [],
+    thp: kernel ? kernelThp(libc) : undefined,
+    glibc: libc !== undefined,
+  };
+}
+
 /** The facts of this process, read with the C library (empty where it cannot be reached). */
 export function processFacts(): ProcessFacts {
   const lib = openLibc();
   try {
-    return {
-      os: Deno.build.os,
-      environ: lib ? environOf(lib.symbols) : [],
-      thp: kernelThp(lib?.symbols),
-      glibc: lib !== undefined,
-    };
+    return factsOf(lib?.symbols, true);
   } finally {
     lib?.close();
   }
@@ -207,12 +212,8 @@ export function reexecWithMallocTuning(): void {
   if (!lib) return;
   try {
     const libc = lib.symbols;
-    const plan = mallocPlan({
-      os: Deno.build.os,
-      environ: environOf(libc),
-      thp: kernelThp(libc),
-      glibc: true,
-    });
+    // The plan does not depend on the kernel's huge-page setting: start-up skips reading it.
+    const plan = mallocPlan(factsOf(libc, false));
     if (!plan.exec) return;
     const cmdline = readWithLibc(libc, "/proc/self/cmdline");
     const exe = Deno.execPath();

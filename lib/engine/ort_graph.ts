@@ -11,7 +11,7 @@
 import * as ort from "./_onnxruntime.ts";
 import { SiamizeError } from "../core/errors.ts";
 import type { Compute } from "../core/types.ts";
-import { defaultThreads, firstLine, providerFix, providerObstacle, providerOption } from "./ort.ts";
+import { firstLine, providerFix, providerObstacle, providerOption, threadOptions } from "./ort.ts";
 
 /** A float32 tensor: values and dimensions. */
 export interface F32Tensor {
@@ -83,9 +83,7 @@ export async function openGraph(
   }
   const noArena = config.noArena ?? true;
   const opts: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: config.threads ?? defaultThreads(),
-    interOpNumThreads: 1,
-    executionMode: "sequential",
+    ...threadOptions(config.threads),
     graphOptimizationLevel: "all",
     enableCpuMemArena: !noArena,
     enableMemPattern: !noArena,

@@ -16,7 +16,7 @@
  */
 import { scriptArgs } from "../_cli.ts";
 import { gib, median, peakRss } from "./_common.ts";
-import { quietRuntime } from "../../lib/engine/ort.ts";
+import { quietRuntime, threadOptions } from "../../lib/engine/ort.ts";
 
 quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
@@ -136,11 +136,7 @@ if (import.meta.main) {
   const shape = values.shape.split("x").map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
   let t = performance.now();
-  const s = await ort.InferenceSession.create(values.child, {
-    intraOpNumThreads: Number(values.threads),
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-  });
+  const s = await ort.InferenceSession.create(values.child, threadOptions(Number(values.threads)));
   const load = (performance.now() - t) / 1000;
   let run = 0;
   for (let i = 0; i < Number(values.count); i++) {

@@ -18,7 +18,7 @@ import { scriptArgs } from "../_cli.ts";
 import { parsePatch } from "../../lib/core/types.ts";
 import { peakRss } from "./_common.ts";
 import { PASSES, rewriteForProvider } from "../../lib/engine/passes/rewrites.ts";
-import { quietRuntime } from "../../lib/engine/ort.ts";
+import { quietRuntime, threadOptions } from "../../lib/engine/ort.ts";
 
 quietRuntime(); // no ONNX Runtime telemetry files in the temp folder
 
@@ -77,9 +77,7 @@ if (import.meta.main) {
   const rw = rewriteForProvider(bytes, "cpu", passes);
   const dir = values.profile ? await Deno.makeTempDir({ prefix: "siamize-profile-" }) : undefined;
   const session = await ort.InferenceSession.create(rw.bytes, {
-    intraOpNumThreads: Number(values.threads),
-    interOpNumThreads: 1,
-    executionMode: "sequential",
+    ...threadOptions(Number(values.threads)),
     graphOptimizationLevel: "all",
     enableCpuMemArena: false,
     enableMemPattern: false,

@@ -2,7 +2,7 @@ import { join } from "../../lib/core/_std.ts";
 import { SiamizeError } from "../../lib/core/errors.ts";
 import { checkPatch } from "../../lib/cards/rules.ts";
 import { SIAM_V03 } from "../../lib/cards/shipped.ts";
-import { autoOrder, CUDA_INSTALL_COMMAND, ortBackend, providerObstacle } from "../../lib/engine/ort.ts";
+import { autoOrder, CUDA_INSTALL_COMMAND, ortBackend, providerObstacle, threadOptions } from "../../lib/engine/ort.ts";
 import { webgpuAdapter } from "../../lib/engine/gpu_adapter.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { GOLDEN, ROOT, tempDir, writeHead } from "../_fixtures.ts";
@@ -20,6 +20,13 @@ Deno.test("input/output names and class count come from the model", async () => 
   } finally {
     await s.release();
   }
+});
+
+Deno.test("sessions run on the requested threads, one inter-op thread, and ORT's threads do not spin after a run", () => {
+  const o = threadOptions(3);
+  assertEquals([o.intraOpNumThreads, o.interOpNumThreads, o.executionMode], [3, 1, "sequential"]);
+  assertEquals(o.extra, { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } });
+  assert(threadOptions().intraOpNumThreads! >= 1);
 });
 
 Deno.test("auto falls back to CPU with one line naming what was missing", async () => {

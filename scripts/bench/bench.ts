@@ -27,6 +27,8 @@
  *   outside the network, nnU-Net's options, folds' sessions, the ConvTranspose rewrite on the
  *   CPU (see `bench_tiles.ts`; `--patch` sets the last one's tile)
  *
+ * - `cxx`: one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++
+ *   siamize (`../shared/baselines/siamize-cxx/run` or `--cxx PATH`), alternating pairs (`bench_cxx.ts`)
  * - `dicom`: a generated 180-slice DICOM series read in-process through dcm2niix's WASM (`bench_dicom.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
@@ -71,11 +73,12 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
     "instance-norm",
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
+  ["cxx", "one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++ siamize"],
   ["dicom", "a generated 180-slice DICOM series converted in-process by dcm2niix's WASM, against .nii/.nii.gz"],
 ];
 
 export const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
-             [--patch ZxYxX]
+             [--patch ZxYxX] [--cxx PATH]
   --case     cases, comma-separated (default gzip,stages,tiny):
 ${BENCH_CASES.map(([n, what]) => `             ${n.padEnd(17)} ${what}`).join("\n")}
   --runs     runs per case; the tables give medians (default 3)
@@ -83,6 +86,7 @@ ${BENCH_CASES.map(([n, what]) => `             ${n.padEnd(17)} ${what}`).join("\
   --threads  CPU threads for the runs (default: all cores)
   --ct-grid  the segresnet-ct case's 1.5 mm grid, z x y x x (default 168x168x168)
   --patch    the convtranspose-cpu case's tile (default 128x128x128)
+  --cxx      the cxx case's C++ siamize (default ../shared/baselines/siamize-cxx/run beside the checkout)
 Models and inputs are generated into .cache/bench/ in the checkout.`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
@@ -99,6 +103,7 @@ import { benchSamri } from "./bench_samri.ts";
 import { benchDicom } from "./bench_dicom.ts";
 import { samPaths } from "../builders/make_model.ts";
 import { benchTiles } from "./bench_tiles.ts";
+import { benchCxx } from "./bench_cxx.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -282,6 +287,7 @@ if (import.meta.main) {
       threads: { type: "string" },
       "ct-grid": { type: "string" },
       patch: { type: "string" },
+      cxx: { type: "string" },
     },
   });
   const runs = Number(values.runs);
@@ -364,5 +370,18 @@ if (import.meta.main) {
       cache: CACHE,
     }),
   );
+  if (cases.includes("cxx")) {
+    lines.push(
+      ...await benchCxx({
+        input,
+        runs,
+        threads: Number(values.threads ?? navigator.hardwareConcurrency),
+        model: await ensureModel("siam-v0.3_fp16.onnx", "siam-v0.3", true),
+        cache: CACHE,
+        runCli,
+        cxx: values.cxx,
+      }),
+    );
+  }
   console.log(lines.join("\n"));
 }

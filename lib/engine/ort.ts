@@ -110,19 +110,19 @@ export function defaultThreads(): number {
 /**
  * The thread options of every onnxruntime-node session: `threads` intra-op
  * threads (default {@linkcode defaultThreads}), one inter-op thread,
- * sequential execution, and the intra-op threads told not to spin-wait
- * after each run. ORT's default spinning keeps its idle threads busy for a
- * while after `run` returns, on the cores our own threads then need for the
- * tile loop: SIAM test card at 64x64x48 tiles on Colin27, 2 threads,
- * accumulate 12.6 s spinning, 7.9 s not, network time unchanged (see
- * docs/performance.md#spinning).
+ * sequential execution, and ORT's threads told to stop spinning as soon as
+ * a run returns (`session.force_spinning_stop`; they spin again in the next
+ * run). By default they spin-wait for a while after `run` returns, on the
+ * cores our own threads then need for the tile loop; turning spinning off
+ * altogether (`allow_spinning = 0`) slowed a full-size network by a third.
+ * See docs/performance.md#spinning.
  */
 export function threadOptions(threads?: number): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: "sequential",
-    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+    extra: { session: { force_spinning_stop: "1" } },
   };
 }
 

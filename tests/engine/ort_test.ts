@@ -22,10 +22,10 @@ Deno.test("input/output names and class count come from the model", async () => 
   }
 });
 
-Deno.test("sessions run on the requested threads, one inter-op thread, and ORT's threads do not spin after a run", () => {
+Deno.test("sessions run on the requested threads, one inter-op thread, and ORT's threads stop spinning when a run returns", () => {
   const o = threadOptions(3);
   assertEquals([o.intraOpNumThreads, o.interOpNumThreads, o.executionMode], [3, 1, "sequential"]);
-  assertEquals(o.extra, { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } });
+  assertEquals(o.extra, { session: { force_spinning_stop: "1" } });
   assert(threadOptions().intraOpNumThreads! >= 1);
 });
 

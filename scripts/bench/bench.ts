@@ -28,6 +28,8 @@
  *   CPU (see `bench_tiles.ts`; `--patch` sets the last one's tile)
  *
  * - `dicom`: a generated 180-slice DICOM series read in-process through dcm2niix's WASM (`bench_dicom.ts`)
+ * - `tab`: the browser build in headless Chromium on a generated head scan, analytic and tiny models, WASM and
+ *   WebGPU where offered: per tile, network, whole run, WASM threads (`bench_tab.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -72,6 +74,7 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
   ["dicom", "a generated 180-slice DICOM series converted in-process by dcm2niix's WASM, against .nii/.nii.gz"],
+  ["tab", "the browser build in headless Chromium: analytic and tiny models, WASM (and WebGPU); per tile, whole run"],
 ];
 
 export const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
@@ -99,6 +102,7 @@ import { benchSamri } from "./bench_samri.ts";
 import { benchDicom } from "./bench_dicom.ts";
 import { samPaths } from "../builders/make_model.ts";
 import { benchTiles } from "./bench_tiles.ts";
+import { benchTab } from "./bench_tab.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -364,5 +368,6 @@ if (import.meta.main) {
       cache: CACHE,
     }),
   );
+  lines.push(...await benchTab(cases, runs, () => ensureModel("tiny.onnx", "tiny", false)));
   console.log(lines.join("\n"));
 }

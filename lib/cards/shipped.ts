@@ -32,6 +32,11 @@ const SHIPPED: Record<string, unknown> = {
 /** Ids of the cards shipped with the package, in listing order. */
 export const SHIPPED_CARDS: readonly string[] = Object.keys(SHIPPED);
 
+/** A shipped card by id as its JSON (`models/ID.json`, parsed, not validated); undefined for an unknown id. */
+export function shippedCardJson(id: string): unknown {
+  return Object.hasOwn(SHIPPED, id) ? SHIPPED[id] : undefined;
+}
+
 /**
  * A shipped card by id (`siam-v0.3`, `monai-wholebody-ct`,
  * `hnoseg-xs-brats`), validated; undefined for an unknown id.

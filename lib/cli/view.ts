@@ -3,12 +3,16 @@
  * starts the page server (lib/view), prints its URL, opens it in a browser
  * when one is at hand (and the process may start one), and serves until
  * Ctrl-C, which removes its temp folder (the CLI's signal cleanup).
+ * `--in-browser` serves the browser build instead (`lib/view/tab_site.ts`):
+ * the segmentation runs in the tab.
  *
  * @module
  */
 import { parseArgs } from "../core/_std.ts";
 import { UsageError } from "../core/errors.ts";
 import { startViewServer, type ViewOptions } from "../view/server.ts";
+import { startTabServer } from "../view/tab_site.ts";
+import { SHIPPED_CARDS } from "../cards/shipped.ts";
 
 /** Where `siamize view` writes its lines. */
 export interface ViewIo {
@@ -23,6 +27,9 @@ export const VIEW_HELP = `siamize view [SCAN] [options] — a local web page: th
   --labels FILE        a label volume to overlay on SCAN
   --card NAME|FILE     the card for runs, label names and colours (default siam-v0.3)
   --port N             listen on 127.0.0.1:N (default: a free port)
+  --in-browser         serve the browser build instead: the segmentation runs in the tab
+                       (onnxruntime-web, WASM threads or WebGPU), SCAN preselected in the page;
+                       --card FILE adds a card to its list; no --labels
   --no-open            print the URL only (default: open it in a browser when one is at hand)
   -h, --help           this help
 
@@ -32,6 +39,8 @@ Ctrl-C stops it and removes its temp folder.`;
 /** Parsed `siamize view` arguments. */
 export interface ViewCliOptions extends ViewOptions {
   open: boolean;
+  /** Serve the browser build (the run in the tab) instead of the view page. */
+  inBrowser: boolean;
   help: boolean;
 }
 
@@ -48,6 +57,7 @@ export function parseViewCli(argv: string[]): ViewCliOptions {
         card: { type: "string" },
         port: { type: "string" },
         "no-open": { type: "boolean" },
+        "in-browser": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -61,7 +71,12 @@ export function parseViewCli(argv: string[]): ViewCliOptions {
     port = Number(v.port);
     if (!/^\d+$/.test(v.port) || port > 65535) throw new UsageError(`--port ${v.port}: give a port 0-65535`);
   }
+  const inBrowser = v["in-browser"] === true;
+  if (inBrowser && v.labels !== undefined) {
+    throw new UsageError("--labels is for siamize view without --in-browser (the page shows the labels it makes)");
+  }
   return {
+    inBrowser,
     scan: positionals[0],
     labels: v.labels,
     card: v.card,
@@ -107,6 +122,17 @@ export async function runView(argv: string[], io: ViewIo, signal?: AbortSignal):
   const o = parseViewCli(argv);
   if (o.help) {
     io.out(VIEW_HELP);
+    return 0;
+  }
+  if (o.inBrowser) {
+    const cards = o.card !== undefined && !SHIPPED_CARDS.includes(o.card.replace(/\.json$/i, "")) ? [o.card] : [];
+    const tab = await startTabServer({ scan: o.scan, port: o.port, cards });
+    io.out(`siamize view: ${tab.url}`);
+    io.err(`siamize view: the browser build on 127.0.0.1:${tab.port}, the run in the tab; Ctrl-C stops it`);
+    if (o.open && !(await openBrowser(tab.url))) io.err("siamize view: open the URL above in your browser");
+    signal?.addEventListener("abort", () => tab.close(), { once: true });
+    await tab.finished;
+    await tab.close();
     return 0;
   }
   const server = await startViewServer(o);

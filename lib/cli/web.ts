@@ -26,7 +26,7 @@ Usage: siamize web build OUTDIR [--overwrite] [--card FILE …]
 
   build    write the static site (index.html, app.js, ort/, niivue.js, cards/) into
            OUTDIR, which must be empty or new (--overwrite replaces it); --card adds
-           a card JSON to the page's list. Needs the checkout (it runs deno bundle).
+           a card JSON to the page's list. The page script is prebuilt (no bundler runs).
   serve    serve DIR on this machine (default 127.0.0.1, a free port) with the
            cross-origin isolation headers that WASM threads need; Ctrl-C stops it.`;
 

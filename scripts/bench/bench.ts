@@ -30,6 +30,8 @@
  * - `cxx`: one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++
  *   siamize (`../shared/baselines/siamize-cxx/run` or `--cxx PATH`), alternating pairs (`bench_cxx.ts`)
  * - `dicom`: a generated 180-slice DICOM series read in-process through dcm2niix's WASM (`bench_dicom.ts`)
+ * - `tab`: the browser build in headless Chromium on a generated head scan, analytic and tiny models, WASM and
+ *   WebGPU where offered: per tile, network, whole run, WASM threads (`bench_tab.ts`)
  *
  * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
  *
@@ -75,6 +77,7 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
   ],
   ["cxx", "one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++ siamize"],
   ["dicom", "a generated 180-slice DICOM series converted in-process by dcm2niix's WASM, against .nii/.nii.gz"],
+  ["tab", "the browser build in headless Chromium: analytic and tiny models, WASM (and WebGPU); per tile, whole run"],
 ];
 
 export const BENCH_USAGE = `bench [--case NAME[,NAME…]] [--runs N] [--input SCAN] [--threads N] [--ct-grid ZxYxX]
@@ -104,6 +107,7 @@ import { benchDicom } from "./bench_dicom.ts";
 import { samPaths } from "../builders/make_model.ts";
 import { benchTiles } from "./bench_tiles.ts";
 import { benchCxx } from "./bench_cxx.ts";
+import { benchTab } from "./bench_tab.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
@@ -383,5 +387,6 @@ if (import.meta.main) {
       }),
     );
   }
+  lines.push(...await benchTab(cases, runs, () => ensureModel("tiny.onnx", "tiny", false)));
   console.log(lines.join("\n"));
 }

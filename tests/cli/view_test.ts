@@ -32,6 +32,21 @@ Deno.test("siamize view: flags parsed; bad ones are usage errors", () => {
   assertThrows(() => parseViewCli(["--frob"]), /siamize view: .*frob/);
 });
 
+Deno.test("siamize view --in-browser: parsed, in --help; --labels refused with it; a missing scan exits 66", async () => {
+  const o = parseViewCli(["--in-browser", "scan.nii.gz", "--card", "my.json", "--port", "8124", "--no-open"]);
+  assertEquals([o.inBrowser, o.scan, o.card, o.port, o.open], [true, "scan.nii.gz", "my.json", 8124, false]);
+  assertEquals(parseViewCli(["scan.nii.gz"]).inBrowser, false);
+  assertThrows(() => parseViewCli(["--in-browser", "s.nii", "--labels", "l.nii"]), /--labels is for siamize view/);
+  const err: string[] = [], out: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), isTty: false };
+  assertEquals(await main(["view", "--help"], io), 0);
+  assert(/--in-browser +serve the browser build/.test(out.join("\n")), out.join("\n"));
+  assertEquals(await main(["view", "--in-browser", "/nonexistent/scan.nii.gz", "--no-open"], io), 66);
+  assertEquals(err.length, 1);
+  assert(/^siamize: \/nonexistent\/scan\.nii\.gz: cannot read/.test(err[0]), err[0]);
+  assertEquals(await main(["view", "--in-browser", "--labels", "l.nii", "s.nii"], io), 64);
+});
+
 Deno.test("siamize view: a missing scan exits 66 with one line; --help exits 0", async () => {
   const err: string[] = [], out: string[] = [];
   const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), isTty: false };

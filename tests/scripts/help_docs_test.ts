@@ -44,7 +44,7 @@ const COMMANDS: [RegExp, string][] = [
   [/deno task (?:--config \S+ )?(bench|regress|make-model|fetch-weights|install)\b(.*)$/, "$1"],
   [/(?:^|[\s;&|(])(?:deno task )?siamize prompt\b(.*)$/, "siamize prompt"],
   [/(?:^|[\s;&|(])(?:deno task )?siamize view\b(.*)$/, "siamize view"],
-  [/(?:^|[\s;&|(])(?:deno task (?:siamize )?|siamize )web\b(.*)$/, "siamize web"],
+  [/(?:^|[\s;&|(])(?:deno task (?:siamize )?|siamize )web\b(?!-)(.*)$/, "siamize web"],
   [/(?:^|[\s;&|(])(?:deno task )?siamize\b(?! (?:prompt|view|web)\b)(.*)$/, "siamize"],
   [/scripts\/export\/(export_\w+)\.py\b(.*)$/, "$1"],
 ];

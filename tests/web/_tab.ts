@@ -61,12 +61,15 @@ export interface PageRun {
   labels?: Uint8Array;
   /** NiiVue's outcome: the number of volumes shown ("2"), or "failed". */
   viewer?: string;
+  /** The name of the scan the page had preselected, if any. */
+  preset?: string;
   log: string;
 }
 
 /** What to pick and set in the page before pressing "Segment". */
 export interface PagePick {
-  scan: string;
+  /** The scan to pick; none: the page's preselected one (`siamize view --in-browser SCAN`). */
+  scan?: string;
   models: string[];
   /** Card option index (the site's cards in `cards/index.json` order). */
   card: number;
@@ -90,7 +93,7 @@ export async function runPage(browser: Browser, url: string, pick: PagePick, tim
         throw new Error(`page did not load: ${errors.join("; ")}`);
       });
     const scan = await page.$("#scan"), models = await page.$("#models");
-    await (scan as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(pick.scan);
+    if (pick.scan) await (scan as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(pick.scan);
     await (models as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...pick.models);
     await page.select("#card", String(pick.card));
     await page.select("#compute", pick.compute ?? "cpu");
@@ -110,7 +113,7 @@ export async function runPage(browser: Browser, url: string, pick: PagePick, tim
       const s = document.getElementById("status");
       const l = window.siamizeLast;
       const out = { state: s.dataset.state, message: s.textContent, log: document.getElementById("log").textContent,
-        viewer: s.dataset.viewer };
+        viewer: s.dataset.viewer, preset: s.dataset.preset };
       if (s.dataset.state !== "done") return out;
       return { ...out, provider: l.provider, patch: l.patch, tiles: l.tiles, threads: l.threads, wasmHeap: l.wasmHeap,
         memory: l.memory, timings: l.timings, tileSeconds: l.tileSeconds, labels: Array.from(l.labelsNiftiGz) };

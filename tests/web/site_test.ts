@@ -10,6 +10,8 @@ import { join } from "../../lib/core/_std.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { ROOT, runCli, tempDir } from "../_fixtures.ts";
 import { ORT_FILES, serveSite, SITE_CARDS } from "../../lib/web/site.ts";
+import { pageBundle } from "../../lib/web/page_bundle.ts";
+import { validateCard } from "../../lib/cards/parse.ts";
 
 Deno.test({
   name:
@@ -53,6 +55,31 @@ Deno.test({
     const bad = await runCli(["web", "build", join(dir.path, "x"), "--card", join(dir.path, "none.json")]);
     assertEquals(bad.code, 66);
     assert(/none\.json: cannot read/.test(bad.err.join("\n")), bad.err.join("\n"));
+  },
+});
+
+Deno.test({
+  name: "web build runs with exactly the siamize task's flags (no --allow-run), from another folder: the prebuilt page",
+  sanitizeResources: false,
+  fn: async () => {
+    const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks as Record<string, string>;
+    const flags = tasks.siamize.split(/\s+/).filter((t) => t.startsWith("--allow-"));
+    assert(!flags.some((f) => f.startsWith("--allow-run")), "the siamize task has --allow-run");
+    await using dir = await tempDir();
+    const args = ["run", ...flags, "--config", join(ROOT, "deno.json"), join(ROOT, "cli.ts"), "web", "build", "site"];
+    const r = await new Deno.Command(Deno.execPath(), { args, cwd: dir.path, stdout: "piped", stderr: "piped" })
+      .output();
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    const site = join(dir.path, "site");
+    const page = await pageBundle();
+    assertEquals(await Deno.readTextFile(join(site, "app.js")), page["app.js"]);
+    assertEquals(await Deno.readTextFile(join(site, "index.html")), page["index.html"]);
+    for (const f of ORT_FILES) assert((await Deno.stat(join(site, "ort", f))).size > 1000, f);
+    // The shipped cards, as the page reads them: valid cards, the shipped ones' ids.
+    for (const c of SITE_CARDS) {
+      const card = validateCard(JSON.parse(await Deno.readTextFile(join(site, "cards", c))), c);
+      assertEquals(`${card.id}.json`, c);
+    }
   },
 });
 

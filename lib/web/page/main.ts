@@ -120,12 +120,29 @@ async function show(scan: PickedFile, labels: Uint8Array): Promise<number> {
   return nv.volumes.length;
 }
 
+/**
+ * A scan named in the page's address (`?scan=PATH`, on this page's own
+ * server: `siamize view --in-browser SCAN` serves it under its token),
+ * used when none is picked; undefined without `?scan=`.
+ */
+async function presetScan(): Promise<PickedFile | undefined> {
+  const q = new URL(location.href).searchParams.get("scan");
+  if (!q) return undefined;
+  const url = new URL(q, location.href);
+  if (url.origin !== location.origin) throw new Error(`?scan=${q}: not this page's server`);
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`?scan=${q}: HTTP ${r.status}`);
+  return { name: decodeURIComponent(url.pathname.split("/").pop()!), bytes: new Uint8Array(await r.arrayBuffer()) };
+}
+const preset = presetScan();
+preset.catch(() => {}); // reported when the page is ready, and by a run that needs it
+
 async function run(all: ModelCard[]): Promise<void> {
   const status = $("status");
   status.dataset.state = "running";
   $("log").textContent = "";
   try {
-    const [scan] = await picked($<Field>("scan"));
+    const scan = (await picked($<Field>("scan")))[0] ?? await preset;
     const models = await picked($<Field>("models"));
     if (!scan) throw new Error("pick a scan");
     const card = all[Number($<Field>("card").value)];
@@ -202,4 +219,9 @@ all.forEach((c, i) => {
   select.add(o);
 });
 $("run").addEventListener("click", () => void run(all));
+await preset.then((p) => {
+  if (!p) return;
+  $("status").dataset.preset = p.name;
+  log(`scan: ${p.name} (opened by siamize view; a scan picked above replaces it)`);
+}, (e) => log(`error: ${(e as Error).message}`));
 $("status").dataset.state = "ready";

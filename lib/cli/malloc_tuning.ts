@@ -174,6 +174,20 @@ export function processFacts(): ProcessFacts {
   }
 }
 
+/**
+ * The factor on a card's peak-memory estimate in a tuned process (see
+ * `Segmenter`'s `peakScale`): one 256x256x192 tile of the fp16 siam-v0.3
+ * preset peaked at 7.59 GiB untuned and 12.07, 13.58 and 15.01 GiB tuned,
+ * against the card's estimate of 10.2 GiB (docs/performance.md#memory-reuse).
+ */
+export const TUNED_PEAK_SCALE = 1.5;
+
+/** Whether this process runs with the tunables (the re-exec happened, or the user set exactly them). */
+export function mallocTuned(f: ProcessFacts = processFacts()): boolean {
+  const plan = mallocPlan(f);
+  return !plan.exec && plan.why === "on";
+}
+
 /** What `siamize doctor` prints about the allocator's tuning. */
 export function mallocStatus(f: ProcessFacts = processFacts()): string {
   const plan = mallocPlan(f);

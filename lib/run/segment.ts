@@ -75,6 +75,13 @@ export interface SegmentOptions extends PlanOptions {
    * when no patch is given. @default the system's available memory
    */
   availableMemory?: () => number;
+  /**
+   * Factor on the card's peak-memory estimate in that choice. A process whose
+   * glibc allocator keeps freed blocks (the CLI's malloc tuning) peaks higher
+   * on a full-size tile, as the freed blocks fragment: the CLI passes
+   * `TUNED_PEAK_SCALE` then. @default 1
+   */
+  peakScale?: number;
 }
 
 /** Stages of a segmentation, in order. */
@@ -417,12 +424,13 @@ export class Segmenter {
       ) {
         this.#patchChecked = true;
         const available = (o.availableMemory ?? systemAvailable)();
-        const c = choosePatch(this.card, available);
+        const scale = o.peakScale ?? 1;
+        const c = choosePatch(this.card, available / scale);
         if (c.reduced) {
           o.log?.(
-            `only ${(available / 2 ** 30).toFixed(1)} GiB available: patch ${c.patch.join("x")} instead of ${
-              this.patch.join("x")
-            }`,
+            `only ${(available / 2 ** 30).toFixed(1)} GiB available${
+              scale !== 1 ? ` (peak estimate x${scale}: tuned allocator)` : ""
+            }: patch ${c.patch.join("x")} instead of ${this.patch.join("x")}`,
           );
           this.patch = c.patch;
         }

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { MALLOC_TUNABLES_VALUE, mallocPlan, type ProcessFacts } from "../../lib/cli/malloc_tuning.ts";
+import { MALLOC_TUNABLES_VALUE, mallocPlan, mallocTuned, type ProcessFacts } from "../../lib/cli/malloc_tuning.ts";
 import { taskArgs, userEnv } from "../_tasks.ts";
 import { ROOT } from "../_fixtures.ts";
 
@@ -20,6 +20,13 @@ Deno.test("malloc tuning: the plan adds the tunable once and keeps the rest of t
   // Already on: no second exec (this is what stops a loop).
   const again = mallocPlan({ ...base, environ: other.env });
   assertEquals(again, { exec: false, why: "on" });
+});
+
+Deno.test("malloc tuning: a process counts as tuned (peak estimates scaled) only with exactly our tunables", () => {
+  assertEquals(mallocTuned(base), false);
+  assertEquals(mallocTuned({ ...base, environ: [`GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`] }), true);
+  assertEquals(mallocTuned({ ...base, environ: [`GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`], glibc: false }), false);
+  assertEquals(mallocTuned({ ...base, environ: ["GLIBC_TUNABLES=glibc.malloc.hugetlb=1"] }), false);
 });
 
 Deno.test("malloc tuning: nothing changes off Linux, without glibc, when turned off, set otherwise, or unreadable", () => {

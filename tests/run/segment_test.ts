@@ -111,6 +111,27 @@ Deno.test("without -P, a CPU run with little memory picks a smaller patch and sa
   assert(lines.some((l) => /only 4\.0 GiB available: patch 64x64x64 instead of 256x256x192/.test(l)), lines.join("\n"));
 });
 
+Deno.test("peakScale scales the card's peak estimate in the automatic patch choice (the CLI's tuned allocator)", async () => {
+  const { tinyModel } = await import("../_models.ts");
+  const models = await tinyModel(false);
+  const run = async (peakScale?: number) => {
+    const lines: string[] = [];
+    const r = await segment(join(GOLDEN, "phantom.nii.gz"), {
+      models,
+      compute: "cpu",
+      availableMemory: () => 12 * 2 ** 30,
+      peakScale,
+      log: (l) => lines.push(l),
+    });
+    return { patch: r.patch, lines };
+  };
+  // The siam-v0.3 estimate at 256x256x192 is 10.2 GiB: it fits 12 GiB as it is, not at 1.5x.
+  assertEquals((await run()).patch, [256, 256, 192]);
+  const scaled = await run(1.5);
+  assertEquals(scaled.patch, [192, 192, 128]);
+  assert(scaled.lines.some((l) => l.includes("(peak estimate x1.5: tuned allocator)")), scaled.lines.join("\n"));
+});
+
 Deno.test("prefetch: the next input is read and preprocessed ahead; same labels; errors surface in segment()", async () => {
   const { createSegmenter } = await import("../../lib/run/segment.ts");
   const s = createSegmenter({ models: ANALYTIC, card, patch: [64, 64, 48], compute: "cpu" });

@@ -94,6 +94,41 @@ async function cards(): Promise<ModelCard[]> {
   );
 }
 
+/**
+ * The scans picked for a card: the one scan field for a one-channel card;
+ * for a K-channel card the files of its K channel fields, in the card's
+ * order (the empty ones left out, so that fewer than K are refused as the
+ * CLI refuses them).
+ */
+async function pickedScans(card: ModelCard): Promise<PickedFile[]> {
+  if (card.input.channels === 1) return await picked($<Field>("scan"));
+  const out: PickedFile[] = [];
+  for (let c = 0; c < card.input.channels; c++) out.push(...await picked($<Field>(`scan-${c}`)));
+  return out;
+}
+
+/** Shows one labelled file field per channel of a multi-channel card (HNOSeg-XS: t1c, t1n, t2f, t2w), else the one scan field. */
+function showChannels(card: ModelCard): void {
+  const k = card.input.channels;
+  const box = $<Elem & { replaceChildren(...n: unknown[]): void; append(...n: unknown[]): void }>("channels");
+  $("scan-one").hidden = k > 1;
+  box.hidden = k === 1;
+  const legend = document.createElement("legend");
+  legend.textContent = `${card.name}: one scan per channel, in the card's order (same grid), or one 4-D scan first`;
+  box.replaceChildren(legend);
+  for (let c = 0; c < k && k > 1; c++) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "file";
+    input.id = `scan-${c}`;
+    (label as { append(...n: unknown[]): void }).append(
+      `${c + 1}. ${card.input.names?.[c] ?? `channel ${c}`}: `,
+      input,
+    );
+    box.append(label);
+  }
+}
+
 async function picked(input: Field): Promise<PickedFile[]> {
   return await Promise.all(
     Array.from(input.files ?? []).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
@@ -125,10 +160,11 @@ async function run(all: ModelCard[]): Promise<void> {
   status.dataset.state = "running";
   $("log").textContent = "";
   try {
-    const [scan] = await picked($<Field>("scan"));
-    const models = await picked($<Field>("models"));
-    if (!scan) throw new Error("pick a scan");
     const card = all[Number($<Field>("card").value)];
+    const scans = await pickedScans(card);
+    const models = await picked($<Field>("models"));
+    const [scan] = scans;
+    if (!scan) throw new Error("pick a scan");
     const patchText = $<Field>("patch").value.trim();
     const spacingText = $<Field>("spacing").value.trim();
     const compute = $<Field>("compute").value as Compute;
@@ -138,7 +174,7 @@ async function run(all: ModelCard[]): Promise<void> {
     log(`WASM threads: ${threads}${isolated ? "" : " (the page is not cross-origin isolated)"}`);
     const tileTimes: number[] = [];
     let last = performance.now();
-    const r = await segmentInTab(scan, models, {
+    const r = await segmentInTab(scans, models, {
       card,
       backend,
       compute,
@@ -201,5 +237,7 @@ all.forEach((c, i) => {
   o.value = String(i);
   select.add(o);
 });
+select.addEventListener("change", () => showChannels(all[Number(select.value)]));
+showChannels(all[0]);
 $("run").addEventListener("click", () => void run(all));
 $("status").dataset.state = "ready";

@@ -6,6 +6,8 @@
  * machine: files are read with `File.arrayBuffer()`, and the page fetches
  * only its own files (the ORT runtime, NiiVue, the cards).
  *
+ * The SAMRI section (a 2-D prompt card) is `prompt_page.ts`'s.
+ *
  * `window.siamizeLast` holds the last run's summary (for tests and the
  * curious): provider, patch, tiles, timings, the memory plan and the
  * measured WASM heap.
@@ -17,6 +19,7 @@ import type { ModelCard } from "../../cards/card.ts";
 import { ortWebBackend, type OrtWebModule } from "../../engine/ort_web.ts";
 import type { Compute } from "../../core/types.ts";
 import { labelsNifti, type PickedFile, segmentInTab } from "../segment_tab.ts";
+import { setUpPromptPage } from "./prompt_page.ts";
 
 // Every WASM memory ONNX Runtime makes (imported when threaded, exported
 // otherwise), so the page can report the heap it really grew to.
@@ -240,4 +243,10 @@ all.forEach((c, i) => {
 select.addEventListener("change", () => showChannels(all[Number(select.value)]));
 showChannels(all[0]);
 $("run").addEventListener("click", () => void run(all));
+setUpPromptPage({
+  loadOrt,
+  wasmPaths: new URL("./ort/", import.meta.url).href,
+  threads: isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1,
+  wasmHeap,
+});
 $("status").dataset.state = "ready";

@@ -68,6 +68,7 @@ export { qcPicture } from "./lib/outputs/qc.ts";
 export { tissueVolumes, type VolumeRow } from "./lib/outputs/volumes.ts";
 export { InputError, SiamizeError, UsageError } from "./lib/core/errors.ts";
 export type { Backend, GraphOptimization, ModelSource, NetworkSession, SessionConfig } from "./lib/engine/ort.ts";
+export type { F32Tensor, GraphConfig, GraphOpener, GraphSession, TensorInfo } from "./lib/engine/graph_session.ts";
 export type { Compute } from "./lib/core/types.ts";
 export type { DownloadOptions, DownloadProgress } from "./lib/cards/download.ts";
 export type { Shape3 } from "./lib/core/types.ts";

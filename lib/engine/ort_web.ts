@@ -18,6 +18,7 @@ import type { Compute, Shape3 } from "../core/types.ts";
 import { SiamizeError } from "../core/errors.ts";
 import type { Backend, NetworkSession } from "./ort.ts";
 import { type OrtLikeSession, OrtSession, type TensorConstructor } from "./ort_session.ts";
+import { type GraphOpener, type GraphSession, type OrtGraphLike, wrapGraphSession } from "./graph_session.ts";
 
 export type { OrtWebModule };
 
@@ -41,12 +42,66 @@ function epName(p: Compute): string {
   throw new SiamizeError(`-c ${p}: not available in a browser (cpu or webgpu)`, 64);
 }
 
-/** The onnxruntime-web backend over a loaded `onnxruntime-web` module. */
-export function ortWebBackend(ort: OrtWebModule, setup: OrtWebSetup = {}): Backend {
+/** Sets up the WASM runtime (files, threads, quiet logs); returns the module's `Tensor`. */
+function setUp(ort: OrtWebModule, setup: OrtWebSetup): TensorConstructor {
   if (setup.wasmPaths) ort.env.wasm.wasmPaths = setup.wasmPaths;
   if (setup.numThreads) ort.env.wasm.numThreads = setup.numThreads;
   ort.env.logLevel = "error";
-  const Tensor = ort.Tensor as unknown as TensorConstructor;
+  return ort.Tensor as unknown as TensorConstructor;
+}
+
+/**
+ * Opens multi-input networks (SAM's encoder and decoder) on onnxruntime-web
+ * as {@linkcode GraphSession}s, the browser's counterpart of `openGraph`
+ * (`ort_graph.ts`). `cpu` is WASM, `webgpu` the browser's WebGPU; `auto`
+ * tries WebGPU where the browser offers it (the session must load there),
+ * else WASM, and says why through `log`.
+ */
+export function ortWebGraphOpener(
+  ort: OrtWebModule,
+  setup: OrtWebSetup = {},
+  log: (message: string) => void = () => {},
+): GraphOpener {
+  const Tensor = setUp(ort, setup);
+  return async (model, label, config = {}): Promise<GraphSession> => {
+    if (typeof model === "string") throw new SiamizeError(`${label}: a browser takes model bytes, not a path`, 64);
+    const open = async (p: Compute) => {
+      const s = await ort.InferenceSession.create(model, {
+        executionProviders: [epName(p)],
+        graphOptimizationLevel: "all",
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+        executionMode: "sequential",
+        logSeverityLevel: 3,
+      });
+      return wrapGraphSession(s as unknown as OrtGraphLike, Tensor, p, label);
+    };
+    const fail = (p: Compute, e: unknown): never => {
+      if (e instanceof SiamizeError) throw e;
+      throw new SiamizeError(`${label}: cannot load model on ${epName(p)} (${firstLine(e)})`, 65, { cause: e });
+    };
+    const compute = config.compute ?? "auto";
+    if (compute === "auto") {
+      if ((globalThis.navigator as { gpu?: unknown } | undefined)?.gpu) {
+        try {
+          return await open("webgpu");
+        } catch (e) {
+          log(`${label}: using WASM (webgpu: ${firstLine(e)})`);
+        }
+      } else log(`${label}: using WASM (this browser offers no WebGPU)`);
+    }
+    const p: Compute = compute === "auto" ? "cpu" : compute;
+    try {
+      return await open(p);
+    } catch (e) {
+      return fail(p, e);
+    }
+  };
+}
+
+/** The onnxruntime-web backend over a loaded `onnxruntime-web` module. */
+export function ortWebBackend(ort: OrtWebModule, setup: OrtWebSetup = {}): Backend {
+  const Tensor = setUp(ort, setup);
   return {
     async create(source, config) {
       const label = source.label;

@@ -5,7 +5,8 @@
  * first bytes, else by extension) through `lib/io`'s decoders, with SAMRI's
  * channel rules on what skimage returns (grey min-max to uint8; RGB kept
  * when 8-bit, min-max over the whole array when 16-bit; alpha dropped;
- * grey+alpha refused).
+ * grey+alpha refused). What is made of the bytes read is
+ * `prompt_input.ts`'s (no file system; the browser tab uses it too).
  *
  * @module
  */
@@ -16,28 +17,10 @@ import { readNifti } from "../io/nifti.ts";
 import { decodeJpeg, isJpeg } from "../io/jpeg_decode.ts";
 import { type DecodedPng, decodePng } from "../io/png_decode.ts";
 import { decodeTiff, isTiff } from "../io/tiff_decode.ts";
-import type { U8Image } from "./pillow_resize.ts";
-import { type Slice2D, toUint8 } from "./preprocess.ts";
-import { sliceOf2D, type SliceRef, takeSlice } from "./slice.ts";
+import type { SliceRef } from "./slice.ts";
+import { imagePromptInput, type InputFormat, type PromptInput, volumePromptInput } from "./prompt_input.ts";
 
-/** A prompt input, read. */
-export interface PromptInput {
-  /** The path as given. */
-  path: string;
-  /** The format read. */
-  format: InputFormat;
-  /** The NIfTI volume (float64 values), for writing masks on its grid. */
-  volume?: Volume;
-  /** Where the slice sits in the volume's array (NIfTI only). */
-  ref?: SliceRef;
-  /** The slice: grey values, or an 8-bit RGB image (colour inputs). */
-  slice: Slice2D | U8Image;
-}
-
-/** Whether a slice is an 8-bit RGB image rather than grey values. */
-export function isRgb(s: Slice2D | U8Image): s is U8Image {
-  return "channels" in s;
-}
+export { type InputFormat, isRgb, type PromptInput } from "./prompt_input.ts";
 
 /** SAMRI's base name: `case001.nii.gz` → `case001`, `img.png` → `img`. */
 export function baseName(path: string): string {
@@ -46,9 +29,6 @@ export function baseName(path: string): string {
   const dot = b.lastIndexOf(".");
   return dot > 0 ? b.slice(0, dot) : b;
 }
-
-/** The formats `siamize prompt` reads. */
-export type InputFormat = "nifti" | "png" | "jpeg" | "tiff";
 
 /** The format of an input path by extension, or undefined. */
 export function inputFormat(path: string): InputFormat | undefined {
@@ -99,12 +79,7 @@ export function readVolume64(path: string): Promise<Volume> {
 /** Reads the image and takes its slice (`slice` for a 3-D volume; SAMRI's 2-D rules otherwise). */
 export async function readPromptInput(path: string, slice?: SliceRef): Promise<PromptInput> {
   const format = await sniffInputFormat(path);
-  if (format === "nifti") {
-    const volume = await readVolume64(path);
-    if (slice) return { path, format, volume, ref: slice, slice: takeSlice(volume, slice, path) };
-    const s = sliceOf2D(volume, path);
-    return { path, format, volume, ref: s.ref, slice: s.slice };
-  }
+  if (format === "nifti") return volumePromptInput(path, await readVolume64(path), slice);
   if (!format) throw new InputError(path, UNSUPPORTED, 65);
   if (slice) throw new InputError(path, `--slice needs a 3-D NIfTI volume, not a ${format.toUpperCase()}`, 64);
   let bytes: Uint8Array;
@@ -119,22 +94,5 @@ export async function readPromptInput(path: string, slice?: SliceRef): Promise<P
     : format === "jpeg"
     ? await decodeJpeg(bytes, path)
     : await decodeTiff(bytes, path);
-  const { width, height, channels } = png;
-  if (channels === 1) {
-    return { path, format, slice: { width, height, data: Float64Array.from(png.data) } };
-  }
-  if (channels === 2) {
-    const kind = format.toUpperCase();
-    throw new InputError(path, `unsupported channel count 2 (grey+alpha) in a ${width}x${height} ${kind}`, 65);
-  }
-  const rgb = new Uint8Array(width * height * 3);
-  let values: ArrayLike<number> = png.data;
-  if (channels === 4) {
-    const drop = png.bitDepth === 8 ? new Uint8Array(width * height * 3) : new Uint16Array(width * height * 3);
-    for (let i = 0; i < width * height; i++) for (let c = 0; c < 3; c++) drop[3 * i + c] = png.data[4 * i + c];
-    values = drop;
-  }
-  // SAMRI keeps 8-bit RGB as it is and min-maxes any other dtype over the whole array.
-  rgb.set(png.bitDepth === 8 ? values as Uint8Array : toUint8(values));
-  return { path, format, slice: { width, height, channels: 3, data: rgb } };
+  return imagePromptInput(path, format, png);
 }

@@ -3,19 +3,20 @@
  * given as `-i a,b,c,d` in the card's channel order, or one 4-D file with a
  * volume per channel; the channels must share one grid. In batches the
  * channels of one subject are found by their file-name suffixes
- * ({@linkcode groupChannelFiles}, also meant for the BIDS mode).
+ * ({@linkcode groupChannelFiles}, also meant for the BIDS mode). The checks and
+ * the stacking are `channel_stack.ts`'s (shared with the browser tab).
  *
  * @module
  */
 import { basename, dirname, join } from "../core/_std.ts";
-import { maxAbsDiff } from "../geometry/affine.ts";
 import { stemOf } from "./batch.ts";
-import { InputError } from "../core/errors.ts";
 import { isFileSync } from "../core/fsutil.ts";
 import { readVolume } from "../io/read.ts";
 import type { ModelCard } from "../cards/card.ts";
-import { makeVolume } from "../io/volume.ts";
+import { channelsOf4D, checkChannelCount, checkSameGrid, stackChannels } from "./channel_stack.ts";
 import { type Volume } from "../core/types.ts";
+
+export { checkSameGrid };
 
 /**
  * The channel files named by an input: a comma-separated list, split unless
@@ -27,65 +28,22 @@ export function splitChannels(input: string): string[] {
 }
 
 /**
- * Checks that `other` has the grid of `first` (same voxel dims, affines
- * within 1e-4 mm); throws an error naming `other` otherwise.
- */
-export function checkSameGrid(first: Volume, firstPath: string, other: Volume, otherPath: string): void {
-  const a = first.dims.slice(0, 3), b = other.dims.slice(0, 3);
-  if (a.some((d, k) => d !== b[k])) {
-    throw new InputError(
-      otherPath,
-      `grid ${b.join("x")} differs from ${firstPath} (${a.join("x")}); channels must share one grid`,
-    );
-  }
-  const d = maxAbsDiff(first.affine, other.affine);
-  if (!(d <= 1e-4)) {
-    throw new InputError(
-      otherPath,
-      `affine differs from ${firstPath}'s by up to ${d.toPrecision(3)} mm; channels must share one grid`,
-    );
-  }
-}
-
-/**
  * Reads an input for a card: one 3-D volume for a one-channel card; for a
  * K-channel card either K files (comma-separated, in the card's order) or
  * one 4-D file with K volumes, returned as one (x, y, z, K) volume.
  */
 export async function readChannels(input: string, card: ModelCard): Promise<Volume> {
-  const k = card.input.channels;
   const paths = splitChannels(input);
-  const names = card.input.names ?? Array.from({ length: k }, (_, i) => `channel ${i}`);
-  if (k === 1) {
-    if (paths.length !== 1) throw new InputError(input, `the ${card.name} card takes one image, got ${paths.length}`);
-    return await readVolume(paths[0]);
-  }
-  if (paths.length === 1) {
-    const v = await readVolume(paths[0], { allow4D: true });
-    const c = v.dims.length > 3 ? v.dims[3] : 1;
-    if (c !== k) {
-      throw new InputError(
-        paths[0],
-        `${c} volume(s); the ${card.name} card needs ${k} channels (${
-          names.join(", ")
-        }): give a 4-D file with ${k} volumes or ${k} files separated by commas`,
-      );
-    }
-    return makeVolume(v.data, [...v.dims.slice(0, 3), k], v.affine, v.header);
-  }
-  if (paths.length !== k) {
-    throw new InputError(input, `${paths.length} files; the ${card.name} card needs ${k} (${names.join(", ")})`);
-  }
+  checkChannelCount(paths.length, card, input);
+  if (card.input.channels === 1) return await readVolume(paths[0]);
+  if (paths.length === 1) return channelsOf4D(await readVolume(paths[0], { allow4D: true }), paths[0], card);
   const vols: Volume[] = [];
   for (const p of paths) {
     const v = await readVolume(p);
     if (vols.length) checkSameGrid(vols[0], paths[0], v, p);
     vols.push(v);
   }
-  const n = vols[0].dims[0] * vols[0].dims[1] * vols[0].dims[2];
-  const data = new Float32Array(k * n);
-  vols.forEach((v, c) => data.set(v.data, c * n));
-  return makeVolume(data, [...vols[0].dims.slice(0, 3), k], vols[0].affine, vols[0].header);
+  return stackChannels(vols, paths, card);
 }
 
 /** The channels of one subject, found by suffix. */

@@ -23,6 +23,7 @@ import type { Backend, NetworkSession } from "../engine/ort.ts";
 import type { Fold } from "../inference/sliding_window.ts";
 import { finish, predict, prepare } from "../run/pipeline.ts";
 import { makePlan } from "../run/plan.ts";
+import { channelsOf4D, checkChannelCount, checkSameGrid, stackChannels } from "../run/channel_stack.ts";
 import { planTabMemory, type TabMemoryPlan } from "./tab_memory.ts";
 
 /** A file picked by the user: its name and bytes. */
@@ -88,11 +89,36 @@ export interface TabResult {
 
 const now = () => performance.now() / 1000;
 
-/** Reads a scan from bytes: JNIfTI (`.jnii`, `.bnii`) or NIfTI-1/NIfTI-2 (gzipped or not). */
-export async function readScanBytes(file: PickedFile): Promise<Volume> {
+/**
+ * Reads a scan from bytes: JNIfTI (`.jnii`, `.bnii`) or NIfTI-1/NIfTI-2
+ * (gzipped or not); `allow4D` keeps a NIfTI's volumes (a 4-D file with one
+ * volume per channel).
+ */
+export async function readScanBytes(file: PickedFile, allow4D = false): Promise<Volume> {
   const lower = file.name.toLowerCase();
   if (lower.endsWith(".jnii") || lower.endsWith(".bnii")) return await parseJnifti(file.name, file.bytes);
-  return await parseNifti(file.name, file.bytes);
+  return await parseNifti(file.name, file.bytes, { allow4D });
+}
+
+/**
+ * Reads a card's input from picked files as the CLI's `-i` does
+ * (`lib/run/channels.ts`): one scan for a one-channel card; for a K-channel
+ * card K files in the card's channel order (same grid) or one 4-D file with
+ * K volumes — the same checks and one-line refusals, shared
+ * (`lib/run/channel_stack.ts`).
+ */
+export async function readChannelBytes(files: PickedFile[], card: ModelCard): Promise<Volume> {
+  const names = files.map((f) => f.name);
+  checkChannelCount(files.length, card, names.join(",") || "no scan picked");
+  if (card.input.channels === 1) return await readScanBytes(files[0]);
+  if (files.length === 1) return channelsOf4D(await readScanBytes(files[0], true), names[0], card);
+  const vols: Volume[] = [];
+  for (const f of files) {
+    const v = await readScanBytes(f);
+    if (vols.length) checkSameGrid(vols[0], names[0], v, f.name);
+    vols.push(v);
+  }
+  return stackChannels(vols, names, card);
 }
 
 /** Labels as NIfTI bytes (gzipped when `gzip`), for the page's download. */
@@ -140,16 +166,28 @@ async function openModel(model: PickedFile, card: ModelCard, o: TabRunOptions): 
  * Segments a scan given as bytes with models given as bytes: the plan (the
  * card's low-memory patch unless one is given), the tab's memory plan
  * (refused before any model is loaded when it cannot fit), then the
- * pipeline's stages with one session open at a time.
+ * pipeline's stages with one session open at a time. A K-channel card
+ * (HNOSeg-XS: t1c, t1n, t2f, t2w) takes K scans in the card's channel
+ * order, or one 4-D scan ({@linkcode readChannelBytes}).
  */
-export async function segmentInTab(scan: PickedFile, models: PickedFile[], o: TabRunOptions): Promise<TabResult> {
+export async function segmentInTab(
+  scans: PickedFile | PickedFile[],
+  models: PickedFile[],
+  o: TabRunOptions,
+): Promise<TabResult> {
+  const files = Array.isArray(scans) ? scans : [scans];
+  if (!files.length) throw new SiamizeError("no scan picked", 64);
   if (!models.length) throw new SiamizeError("no model picked", 64);
+  const scan = files[0];
   const t0 = now();
   o.onStage?.("read");
-  const input = await readScanBytes(scan);
+  const input = await readChannelBytes(files, o.card);
   const tRead = now();
   o.onStage?.("plan");
-  const plan = makePlan({ card: o.card, patch: o.patch ?? o.card.lowmemPatch, spacing: o.spacing, step: o.step });
+  // A whole-volume card (HNOSeg-XS) has no patch; the others default to their low-memory one.
+  const whole = o.card.inference?.mode === "whole";
+  const patch0 = o.patch ?? (whole ? undefined : o.card.lowmemPatch);
+  const plan = makePlan({ card: o.card, patch: patch0, spacing: o.spacing, step: o.step });
   const card = plan.card;
   o.onStage?.("preprocess");
   const prep = prepare(input, card, plan.spacing, scan.name);

@@ -14,7 +14,9 @@
  *   labels.
  *
  * A plan over either budget is refused with one line naming what does not
- * fit and the patch or spacing to try.
+ * fit and the patch or spacing to try. A 2-D prompt card (SAMRI) has its
+ * own plan ({@linkcode planPromptTabMemory}): both networks, SAM's image
+ * encoder's activations at its input size, the scan and the mask.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import type { Shape3 } from "../core/types.ts";
 import { InputError } from "../core/errors.ts";
 import { bytesText } from "../core/limits.ts";
 import type { ModelCard } from "../cards/card.ts";
+import type { PromptCard } from "../prompt/card.ts";
 
 /** The WASM heap a tab gives ONNX Runtime at most: 4 GiB (wasm32). */
 export const TAB_WASM_HEAP_BYTES = 4 * 2 ** 30;
@@ -92,6 +95,71 @@ export function planTabMemory(label: string, run: TabRun): TabMemoryPlan {
       label,
       `a ${run.working.join("x")} working grid with ${classes} classes needs about ${bytesText(arrays)} in the tab, ` +
         `more than its ${bytesText(arraysLimit)}; choose a coarser spacing`,
+    );
+  }
+  return { wasm, arrays, wasmLimit, arraysLimit };
+}
+
+/**
+ * SAM's ViT-B image encoder as {@linkcode planPromptTabMemory} plans it: 16-pixel
+ * patches, 768 channels, 12 heads; a global-attention block holds the
+ * scores and their softmax (heads × tokens² float32, twice), the largest
+ * step of the network.
+ */
+export const SAM_ENCODER_PLAN = { patch: 16, channels: 768, heads: 12 } as const;
+
+/** What {@linkcode planPromptTabMemory} needs to know about a prompt run. */
+export interface PromptTabRun {
+  /** The card. */
+  card: PromptCard;
+  /** Bytes of the encoder file. */
+  encoderBytes: number;
+  /** Bytes of the decoder file. */
+  decoderBytes: number;
+  /** Voxels of the scan (a 2-D image: its pixels); 0 before a scan is picked. */
+  scanVoxels?: number;
+  /** Bytes of the scan's file. */
+  scanFileBytes?: number;
+  /** Pixels of the slice prompted on. */
+  slicePixels?: number;
+  /** Limits. @default {@linkcode TAB_WASM_HEAP_BYTES}, {@linkcode TAB_ARRAY_BYTES} */
+  limits?: { wasm?: number; arrays?: number };
+}
+
+/**
+ * Plans the memory of a prompt card in a tab — the WASM heap: the runtime,
+ * both networks (twice their bytes), the encoder's input and output and its
+ * activations ({@linkcode SAM_ENCODER_PLAN} at the card's input size), the
+ * decoder's masks at the slice's size; the page's arrays: the scan's file and
+ * float64 values, the mask on its grid, the encoder's input — and throws an
+ * {@linkcode InputError} naming `label` when either does not fit.
+ */
+export function planPromptTabMemory(label: string, run: PromptTabRun): TabMemoryPlan {
+  const { card } = run;
+  const L = card.longSide, tokens = (L / SAM_ENCODER_PLAN.patch) ** 2;
+  const size = (dims: (number | string)[]) => dims.reduce<number>((a, d) => a * (typeof d === "number" ? d : 1), 1);
+  const encIn = 4 * size(Object.values(card.networks.encoder.inputs)[0]);
+  const encOut = 4 * size(Object.values(card.networks.encoder.outputs)[0]);
+  const activations = 2 * 4 * SAM_ENCODER_PLAN.heads * tokens * tokens + 8 * 4 * tokens * SAM_ENCODER_PLAN.channels;
+  // The decoder's four masks at the slice's size and their upscaling from L x L.
+  const masks = 2 * 4 * 4 * Math.max(L * L, run.slicePixels ?? 0);
+  const wasm = TAB_WASM_BASE_BYTES + 2 * (run.encoderBytes + run.decoderBytes) + encIn + encOut + activations + masks;
+  const voxels = run.scanVoxels ?? 0;
+  const arrays = (run.scanFileBytes ?? 0) + 4 * voxels + 8 * voxels + voxels + 2 * encIn + encOut;
+  const wasmLimit = run.limits?.wasm ?? TAB_WASM_HEAP_BYTES, arraysLimit = run.limits?.arrays ?? TAB_ARRAY_BYTES;
+  if (wasm > wasmLimit) {
+    throw new InputError(
+      label,
+      `the ${card.name} encoder and decoder (${bytesText(run.encoderBytes + run.decoderBytes)}) need about ` +
+        `${bytesText(wasm)} of WASM heap, more than a tab's ${bytesText(wasmLimit)}; run them with siamize prompt`,
+    );
+  }
+  if (arrays > arraysLimit) {
+    throw new InputError(
+      label,
+      `a scan of ${voxels} voxels needs about ${bytesText(arrays)} in the tab, more than its ${
+        bytesText(arraysLimit)
+      }; take the slice out first or use siamize prompt`,
     );
   }
   return { wasm, arrays, wasmLimit, arraysLimit };

@@ -40,6 +40,38 @@ export async function writeHeadScan(path: string): Promise<void> {
   );
 }
 
+/** Grid of {@linkcode writeBratsScans} (x, y, z) at 1 mm: small, so the whole-volume HNOSeg-XS runs in seconds. */
+export const BRATS_DIMS: [number, number, number] = [40, 48, 36];
+
+/**
+ * Four float32 BraTS-like channels (t1c, t1n, t2f, t2w) on one 1 mm grid: a
+ * "brain" ellipsoid with a "tumour" whose contrast differs per channel, and
+ * a texture; written as `<dir>/sub_<channel>.nii.gz`, returned in the card's
+ * channel order.
+ */
+export async function writeBratsScans(dir: string, dims = BRATS_DIMS): Promise<string[]> {
+  const [nx, ny, nz] = dims;
+  const out: string[] = [];
+  for (const [c, name] of ["t1c", "t1n", "t2f", "t2w"].entries()) {
+    const data = new Float32Array(nx * ny * nz);
+    for (let z = 0; z < nz; z++) {
+      for (let y = 0; y < ny; y++) {
+        for (let x = 0; x < nx; x++) {
+          const d = Math.hypot((x - nx / 2) / (nx * 0.42), (y - ny / 2) / (ny * 0.44), (z - nz / 2) / (nz * 0.42));
+          if (d >= 1) continue;
+          const t = Math.hypot(x - nx * 0.6, y - ny * 0.45, z - nz * 0.5) < 7;
+          data[x + nx * (y + ny * z)] = (t ? 300 + 150 * c : 200 + 40 * c) +
+            30 * Math.sin((x + c) / 3) * Math.cos(y / 4);
+        }
+      }
+    }
+    const path = join(dir, `sub_${name}.nii.gz`);
+    await writeNifti(path, makeVolume(data, dims, [[1, 0, 0, -20], [0, 1, 0, -24], [0, 0, 1, -18], [0, 0, 0, 1]]));
+    out.push(path);
+  }
+  return out;
+}
+
 /** A site built into `dir` (with `cards` added) and served on 127.0.0.1. */
 export async function siteServer(dir: string, cards: string[]): Promise<SiteServer> {
   await buildSite(join(dir, "site"), { cards });
@@ -68,8 +100,10 @@ export interface PageRun {
 
 /** What to pick and set in the page before pressing "Segment". */
 export interface PagePick {
-  /** The scan to pick; none: the page's preselected one (`siamize view --in-browser SCAN`). */
+  /** The scan (one-channel cards); none: the page's preselected one (`siamize view --in-browser SCAN`). */
   scan?: string;
+  /** One scan per channel field of a multi-channel card (in the card's order; fewer leave the rest empty). */
+  channels?: string[];
   models: string[];
   /** Card option index (the site's cards in `cards/index.json` order). */
   card: number;
@@ -92,10 +126,14 @@ export async function runPage(browser: Browser, url: string, pick: PagePick, tim
       .catch(() => {
         throw new Error(`page did not load: ${errors.join("; ")}`);
       });
-    const scan = await page.$("#scan"), models = await page.$("#models");
-    if (pick.scan) await (scan as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(pick.scan);
-    await (models as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...pick.models);
+    type Upload = { uploadFile(...p: string[]): Promise<void> };
+    // The card first: a multi-channel card shows one file field per channel.
     await page.select("#card", String(pick.card));
+    if (pick.scan) await (await page.$("#scan") as unknown as Upload).uploadFile(pick.scan);
+    for (const [c, path] of (pick.channels ?? []).entries()) {
+      await (await page.$(`#scan-${c}`) as unknown as Upload).uploadFile(path);
+    }
+    await (await page.$("#models") as unknown as Upload).uploadFile(...pick.models);
     await page.select("#compute", pick.compute ?? "cpu");
     if (pick.patch) await page.type("#patch", pick.patch);
     if (pick.spacing) await page.type("#spacing", pick.spacing);

@@ -17,6 +17,10 @@ import { segment } from "../../lib/run/segment.ts";
 import { encodeJnifti } from "../../lib/io/jnifti.ts";
 import { parseNifti } from "../../lib/io/nifti.ts";
 import { labelsNifti, readScanBytes, segmentInTab, type TabStage } from "../../lib/web/segment_tab.ts";
+import { makeModel } from "../../scripts/builders/make_model.ts";
+import { makeVolume } from "../../lib/io/volume.ts";
+import { writeNifti } from "../../lib/io/nifti.ts";
+import { writeBratsScans } from "./_tab.ts";
 
 const PHANTOM = join(GOLDEN, "phantom.nii.gz");
 const ANALYTIC = join(GOLDEN, "analytic.onnx");
@@ -64,4 +68,37 @@ Deno.test("readScanBytes: NIfTI and JNIfTI bytes give the same volume; a model w
       }], { card: ct, backend: ortBackend, compute: "cpu", patch: "32x32x32", spacing: 3 }),
     /analytic\.onnx: model (takes 1 input channel|has 18 output classes), the .* card has/,
   );
+});
+
+Deno.test("segmentInTab: HNOSeg-XS's four channels picked as four files give segment()'s labels; 3 files or two grids are refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "siamize-tab-hnoseg-" });
+  try {
+    const model = join(dir, "hnoseg.onnx");
+    await makeModel("hnoseg-xs", model, false, 5);
+    const paths = await writeBratsScans(dir);
+    const hno = shippedCard("hnoseg-xs-brats")!;
+    const picked = await Promise.all(
+      paths.map(async (p) => ({ name: p.split("/").pop()!, bytes: await Deno.readFile(p) })),
+    );
+    const m = { name: "hnoseg.onnx", bytes: await Deno.readFile(model) };
+    const tab = await segmentInTab(picked, [m], { card: hno, backend: ortBackend, compute: "cpu" });
+    const cli = await segment(paths.join(","), { card: hno, models: [model], compute: "cpu" });
+    assertEquals(tab.labels.dims, cli.labels.dims);
+    assertEquals(tab.labels.affine, cli.labels.affine);
+    assertEquals(tab.labels.data, cli.labels.data);
+    assert(new Set(tab.labels.data).size > 1, "one label everywhere");
+    const o = { card: hno, backend: ortBackend, compute: "cpu" as const };
+    await assertRejects(
+      () => segmentInTab(picked.slice(0, 3), [m], o),
+      /^sub_t1c\.nii\.gz,sub_t1n\.nii\.gz,sub_t2f\.nii\.gz: 3 files; the HNOSeg-XS BraTS card needs 4 \(t1c, t1n, t2f, t2w\)$/,
+    );
+    const other = join(dir, "other.nii.gz");
+    await writeNifti(other, makeVolume(new Float32Array(40 * 48 * 30).fill(1), [40, 48, 30]));
+    await assertRejects(
+      () => segmentInTab([...picked.slice(0, 3), { name: "other.nii.gz", bytes: Deno.readFileSync(other) }], [m], o),
+      /^other\.nii\.gz: grid 40x48x30 differs from sub_t1c\.nii\.gz \(40x48x36\); channels must share one grid$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { InputError } from "../../lib/core/errors.ts";
 import { shippedCard } from "../../lib/cards/shipped.ts";
-import { planTabMemory, TAB_WASM_HEAP_BYTES } from "../../lib/web/tab_memory.ts";
+import { planPromptTabMemory, planTabMemory, TAB_WASM_HEAP_BYTES } from "../../lib/web/tab_memory.ts";
+import { SAMRI_VIT_B } from "../../lib/prompt/card.ts";
 
 const siam = shippedCard("siam-v0.3")!;
 const ct = shippedCard("monai-wholebody-ct")!;
@@ -54,4 +55,21 @@ Deno.test("tab memory: a working grid too large for the page's arrays is refused
   const small = { card: ct, patch: grid, working: grid, cropped: grid, inputVoxels: 1e6, modelBytes: 20e6 };
   assert(planTabMemory("ct.nii", small).wasm < TAB_WASM_HEAP_BYTES);
   assertThrows(() => planTabMemory("ct.nii", { ...small, limits: { wasm: 2 ** 28 } }), /WASM heap/);
+});
+
+Deno.test("tab memory: SAMRI's ViT-B networks fit a tab, a ViT-H-sized encoder or a huge scan is refused in one line", () => {
+  const samri = SAMRI_VIT_B;
+  const vitB = { card: samri, encoderBytes: 358e6, decoderBytes: 16.5e6 };
+  const ok = planPromptTabMemory("enc.onnx", { ...vitB, scanVoxels: 256 * 256 * 180, slicePixels: 256 * 256 });
+  // Two global-attention score tensors of 12 heads x 4096² tokens, the weights twice.
+  assert(ok.wasm > 2 * 4 * 12 * 4096 ** 2 + 2 * 358e6 && ok.wasm <= TAB_WASM_HEAP_BYTES, `${ok.wasm}`);
+  assertThrows(
+    () => planPromptTabMemory("vit_h.onnx", { ...vitB, encoderBytes: 2.5e9 }),
+    /^vit_h\.onnx: the SAMRI encoder and decoder \(.*\) need about .* of WASM heap, more than a tab's 4\.0 GiB; run them with siamize prompt$/,
+  );
+  const e = assertThrows(
+    () => planPromptTabMemory("big.nii", { ...vitB, scanVoxels: 512 * 512 * 1600 }),
+    /^big\.nii: a scan of 419430400 voxels needs about .* in the tab, more than its 4\.0 GiB/,
+  );
+  assert(e instanceof InputError);
 });

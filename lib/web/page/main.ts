@@ -6,6 +6,8 @@
  * machine: files are read with `File.arrayBuffer()`, and the page fetches
  * only its own files (the ORT runtime, NiiVue, the cards).
  *
+ * The SAMRI section (a 2-D prompt card) is `prompt_page.ts`'s.
+ *
  * `window.siamizeLast` holds the last run's summary (for tests and the
  * curious): provider, patch, tiles, timings, the memory plan and the
  * measured WASM heap.
@@ -17,6 +19,7 @@ import type { ModelCard } from "../../cards/card.ts";
 import { ortWebBackend, type OrtWebModule } from "../../engine/ort_web.ts";
 import type { Compute } from "../../core/types.ts";
 import { labelsNifti, type PickedFile, segmentInTab } from "../segment_tab.ts";
+import { setUpPromptPage } from "./prompt_page.ts";
 
 // Every WASM memory ONNX Runtime makes (imported when threaded, exported
 // otherwise), so the page can report the heap it really grew to.
@@ -94,6 +97,41 @@ async function cards(): Promise<ModelCard[]> {
   );
 }
 
+/**
+ * The scans picked for a card: the one scan field for a one-channel card;
+ * for a K-channel card the files of its K channel fields, in the card's
+ * order (the empty ones left out, so that fewer than K are refused as the
+ * CLI refuses them).
+ */
+async function pickedScans(card: ModelCard): Promise<PickedFile[]> {
+  if (card.input.channels === 1) return await picked($<Field>("scan"));
+  const out: PickedFile[] = [];
+  for (let c = 0; c < card.input.channels; c++) out.push(...await picked($<Field>(`scan-${c}`)));
+  return out;
+}
+
+/** Shows one labelled file field per channel of a multi-channel card (HNOSeg-XS: t1c, t1n, t2f, t2w), else the one scan field. */
+function showChannels(card: ModelCard): void {
+  const k = card.input.channels;
+  const box = $<Elem & { replaceChildren(...n: unknown[]): void; append(...n: unknown[]): void }>("channels");
+  $("scan-one").hidden = k > 1;
+  box.hidden = k === 1;
+  const legend = document.createElement("legend");
+  legend.textContent = `${card.name}: one scan per channel, in the card's order (same grid), or one 4-D scan first`;
+  box.replaceChildren(legend);
+  for (let c = 0; c < k && k > 1; c++) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "file";
+    input.id = `scan-${c}`;
+    (label as { append(...n: unknown[]): void }).append(
+      `${c + 1}. ${card.input.names?.[c] ?? `channel ${c}`}: `,
+      input,
+    );
+    box.append(label);
+  }
+}
+
 async function picked(input: Field): Promise<PickedFile[]> {
   return await Promise.all(
     Array.from(input.files ?? []).map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
@@ -142,10 +180,14 @@ async function run(all: ModelCard[]): Promise<void> {
   status.dataset.state = "running";
   $("log").textContent = "";
   try {
-    const scan = (await picked($<Field>("scan")))[0] ?? await preset;
-    const models = await picked($<Field>("models"));
-    if (!scan) throw new Error("pick a scan");
     const card = all[Number($<Field>("card").value)];
+    const scans = await pickedScans(card);
+    // A one-channel card runs on the scan siamize view opened when none was picked.
+    const opened = !scans.length && card.input.channels === 1 ? await preset : undefined;
+    if (opened) scans.push(opened);
+    const models = await picked($<Field>("models"));
+    const [scan] = scans;
+    if (!scan) throw new Error("pick a scan");
     const patchText = $<Field>("patch").value.trim();
     const spacingText = $<Field>("spacing").value.trim();
     const compute = $<Field>("compute").value as Compute;
@@ -155,7 +197,7 @@ async function run(all: ModelCard[]): Promise<void> {
     log(`WASM threads: ${threads}${isolated ? "" : " (the page is not cross-origin isolated)"}`);
     const tileTimes: number[] = [];
     let last = performance.now();
-    const r = await segmentInTab(scan, models, {
+    const r = await segmentInTab(scans, models, {
       card,
       backend,
       compute,
@@ -218,10 +260,18 @@ all.forEach((c, i) => {
   o.value = String(i);
   select.add(o);
 });
+select.addEventListener("change", () => showChannels(all[Number(select.value)]));
+showChannels(all[0]);
 $("run").addEventListener("click", () => void run(all));
 await preset.then((p) => {
   if (!p) return;
   $("status").dataset.preset = p.name;
   log(`scan: ${p.name} (opened by siamize view; a scan picked above replaces it)`);
 }, (e) => log(`error: ${(e as Error).message}`));
+setUpPromptPage({
+  loadOrt,
+  wasmPaths: new URL("./ort/", import.meta.url).href,
+  threads: isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1,
+  wasmHeap,
+});
 $("status").dataset.state = "ready";

@@ -48,31 +48,12 @@ Deno.test({
     assert(lines[3].includes("| 3.0, 3.0 | 3.0 | 1.00 |"), lines[3]);
     assert(/^\| siamize \(C\+\+\) \| \d+\.\d+, \d+\.\d+ \| /.test(lines[4]), lines[4]);
     assert(lines[5].startsWith("ratio ours / C++ per pair: "), lines[5]);
-    // Our run must be one tile, or the pair compares different work.
+    // Our run must be one tile, or the pair compares different work; and the C++ tool must be there.
+    const once = { input: scan, runs: 1, threads: 1, model: "m.onnx", cache: dir.path };
+    const fourTiles = () => Promise.resolve({ wall: 1, report: { tiles: 4 } as never });
+    await assertRejects(() => benchCxx({ ...once, cxx, runCli: fourTiles }), /took 4 tiles, not 1/);
     await assertRejects(
-      () =>
-        benchCxx({
-          input: scan,
-          runs: 1,
-          threads: 1,
-          model: "m.onnx",
-          cache: dir.path,
-          cxx,
-          runCli: () => Promise.resolve({ wall: 1, report: { tiles: 4 } as never }),
-        }),
-      /took 4 tiles, not 1/,
-    );
-    await assertRejects(
-      () =>
-        benchCxx({
-          input: scan,
-          runs: 1,
-          threads: 1,
-          model: "m",
-          cache: dir.path,
-          cxx: join(dir.path, "none"),
-          runCli: () => Promise.reject(new Error("not run")),
-        }),
+      () => benchCxx({ ...once, cxx: join(dir.path, "none"), runCli: fourTiles }),
       /no C\+\+ siamize at/,
     );
   },

@@ -17,13 +17,15 @@
  * re-executes itself once at start-up, before anything is read or written,
  * with them added: the same process (`execve`: same PID, terminal and exit
  * status) and arguments. The cost: memory a run freed stays with the
- * process until it exits (the peak is unchanged). `SIAMIZE_MALLOC_TUNING=0`
+ * process until it exits, and a full-size tile peaks higher (the freed blocks
+ * fragment the heap; see {@linkcode TUNED_PEAK_SCALE}). `SIAMIZE_MALLOC_TUNING=0`
  * turns it off; where it cannot run (another OS or C library, no FFI
  * permission), nothing changes; a program importing `mod.ts` can set
  * `GLIBC_TUNABLES` (see {@linkcode MALLOC_TUNABLES}) itself before it starts.
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 
 /** The tunables this module adds to `GLIBC_TUNABLES`. */
 export const MALLOC_TUNABLES: readonly string[] = [
@@ -118,10 +120,7 @@ function readWithLibc(libc: Libc, path: string): Uint8Array | undefined {
   } finally {
     libc.close(fd);
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, (at += p.length) - p.length);
-  return out;
+  return concatBytes(parts);
 }
 
 /** NUL-separated strings (a trailing NUL ends the last one). */

@@ -5,6 +5,7 @@
  * @module
  */
 import { compress } from "./gzip.ts";
+import { concatBytes } from "../core/bytes.ts";
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -76,13 +77,7 @@ async function encode(width: number, height: number, channels: 1 | 3, data: Uint
     chunk("IDAT", idat),
     chunk("IEND", new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 // 5x7 glyphs, one string per row, '#' = ink. Lowercase letters are drawn as capitals.

@@ -8,6 +8,7 @@
 import type { Volume } from "../../lib/core/types.ts";
 import { invert } from "../../lib/geometry/affine.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { concatBytes } from "../../lib/core/bytes.ts";
 
 /** One series to write from a volume's z slices. */
 export interface SeriesSpec {
@@ -204,14 +205,7 @@ function item(elements: Uint8Array[]): Uint8Array {
 
 /** A sequence (SQ, defined length) of items, each a list of encoded elements. */
 function sequence(items: Uint8Array[][]): Uint8Array {
-  const parts = items.map(item);
-  const b = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let p = 0;
-  for (const x of parts) {
-    b.set(x, p);
-    p += x.length;
-  }
-  return b;
+  return concatBytes(items.map(item));
 }
 
 /**

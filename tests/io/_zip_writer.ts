@@ -7,6 +7,7 @@
  */
 import { compress } from "../../lib/io/gzip.ts";
 import { crc32 } from "../../lib/io/png.ts";
+import { concatBytes } from "../../lib/core/bytes.ts";
 
 /** One entry to write. */
 export interface ZipSpec {
@@ -69,13 +70,7 @@ export async function zipBytes(entries: ZipSpec[]): Promise<Uint8Array> {
   u32(ev, 12, cdSize);
   u32(ev, 16, offset);
   const parts = [...locals, ...centrals, end];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A zip archive of every file in `dir` (names relative to it, one level), written to `path`. */

@@ -2,19 +2,12 @@ import { sliceHeader } from "../../lib/io/dicom_header.ts";
 import { assertEquals } from "../_assert.ts";
 import { haveFile, tempDir } from "../_fixtures.ts";
 import { dicomFile, element, writeMultiFrame, writeSeries } from "./_dicom_writer.ts";
+import { concatBytes } from "../../lib/core/bytes.ts";
 
 const text = (s: string) => new TextEncoder().encode(s.length % 2 ? s + " " : s);
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const tagBytes = (g: number, e: number) => new Uint8Array(new Uint16Array([g, e]).buffer);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const cat = (...parts: Uint8Array[]) => concatBytes(parts);
 const GEOMETRY = {
   uid: "1.2.826.0.1.3680043.9.7777.8",
   instance: 12,

@@ -5,6 +5,7 @@ import { decodePng } from "../../lib/io/png_decode.ts";
 import { parseNifti } from "../../lib/io/nifti.ts";
 import { encodeNifti } from "../../lib/io/nifti.ts";
 import { makeVolume } from "../../lib/io/volume.ts";
+import { concatBytes } from "../../lib/core/bytes.ts";
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -29,10 +30,7 @@ async function png(w: number, h: number, depth: number, type: number, rows: Uint
     chunk("IDAT", await compress(rows, "deflate")),
     chunk("IEND", new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("PNG decoder: every row filter undone (RGB, 8-bit)", async () => {

@@ -33,14 +33,14 @@
  * - `tab`: the browser build in headless Chromium on a generated head scan, analytic and tiny models, WASM and
  *   WebGPU where offered: per tile, network, whole run, WASM threads (`bench_tab.ts`)
  *
- * Default: gzip, stages, tiny. Models are generated into `.cache/bench/`.
+ * Default: gzip, stages, tiny. Models are generated into `.cache/bench/models-<hash of scripts/builders/>/`.
  *
  * @module
  */
 import { enterUserFolder } from "../../lib/cli/user_folder.ts";
 import { gunzipSync, gzipSync } from "fflate";
 import { join } from "../../lib/core/_std.ts";
-import { gib, median, ROOT, time } from "./_common.ts";
+import { generatedModels, gib, median, ROOT, time } from "./_common.ts";
 import { scriptArgs } from "../_cli.ts";
 
 /** Every case `--case` takes, with what it measures (the usage lists them all; a test compares them with the docs). */
@@ -90,7 +90,8 @@ ${BENCH_CASES.map(([n, what]) => `             ${n.padEnd(17)} ${what}`).join("\
   --ct-grid  the segresnet-ct case's 1.5 mm grid, z x y x x (default 168x168x168)
   --patch    the convtranspose-cpu case's tile (default 128x128x128)
   --cxx      the cxx case's C++ siamize (default ../shared/baselines/siamize-cxx/run beside the checkout)
-Models and inputs are generated into .cache/bench/ in the checkout.`;
+Models and inputs are generated into .cache/bench/ in the checkout (models
+afresh after a change to scripts/builders/).`;
 import { compress, decompress } from "../../lib/io/gzip.ts";
 import { logitsToLabelsParallel } from "../../lib/numerics/argmax.ts";
 import { prepare } from "../../lib/run/pipeline.ts";
@@ -112,8 +113,7 @@ import { benchTab } from "./bench_tab.ts";
 const CACHE = join(ROOT, ".cache", "bench");
 
 async function ensureModel(name: string, preset: string, fp16: boolean): Promise<string> {
-  await Deno.mkdir(CACHE, { recursive: true });
-  const p = join(CACHE, name);
+  const p = join(await generatedModels(CACHE), name);
   try {
     await Deno.stat(p);
   } catch {
@@ -343,15 +343,15 @@ if (import.meta.main) {
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
   lines.push(
     ...await benchSamri(cases, runs, Number(values.threads ?? navigator.hardwareConcurrency), async (preset) => {
-      const paths = samPaths(join(CACHE, `${preset}.onnx`), false);
+      const models = join(await generatedModels(CACHE), `${preset}.onnx`);
+      const paths = samPaths(models, false);
       if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
-        await Deno.mkdir(CACHE, { recursive: true });
-        await makeModel(preset, join(CACHE, `${preset}.onnx`));
+        await makeModel(preset, models);
       }
       return paths;
     }),
   );
-  const cards = await cardCases(cases, CACHE);
+  const cards = await cardCases(cases, await generatedModels(CACHE));
   if (cards.length) {
     // Each card case runs on its own generated input, not on --input.
     lines.push(
@@ -371,7 +371,7 @@ if (import.meta.main) {
       patch: values.patch,
       runCli,
       model: (preset, fp16) => ensureModel(`${preset}${fp16 ? "_fp16" : ""}.onnx`, preset, fp16),
-      cache: CACHE,
+      cache: await generatedModels(CACHE),
     }),
   );
   if (cases.includes("cxx")) {

@@ -44,7 +44,7 @@ export interface TileBenchOptions {
   runCli: CliRun;
   /** A generated model of `bench.ts`'s cache: preset, fp16. */
   model: (preset: string, fp16: boolean) => Promise<string>;
-  /** The bench cache folder. */
+  /** The bench cache folder for generated models (`folds5/`). */
   cache: string;
 }
 

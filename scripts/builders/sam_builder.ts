@@ -28,12 +28,39 @@ export interface SamEncoderSpec {
   window: number;
   /** Indices of the blocks with global attention. */
   global: number[];
+  /**
+   * Query token rows per chunk in the global blocks (as the export runs
+   * them; see `vitAttention`). @default the whole grid (one piece)
+   */
+  globalChunkRows?: number;
 }
 
+/**
+ * Query token rows per chunk in the global blocks of the presets, as
+ * `scripts/export/export_samri.py --chunk-rows` exports them by default: 8 of
+ * the 64 rows, so a block's score tensors hold 12 x 512 x 4096 floats (100 MB)
+ * instead of 12 x 4096 x 4096 (805 MB). The values are those of one piece.
+ */
+export const GLOBAL_CHUNK_ROWS = 8;
+
 /** SAM ViT-B (89.7M parameters in the encoder). */
-export const SAM_VIT_B: SamEncoderSpec = { embed: 768, depth: 12, heads: 12, window: 14, global: [2, 5, 8, 11] };
+export const SAM_VIT_B: SamEncoderSpec = {
+  embed: 768,
+  depth: 12,
+  heads: 12,
+  window: 14,
+  global: [2, 5, 8, 11],
+  globalChunkRows: GLOBAL_CHUNK_ROWS,
+};
 /** The tiny encoder of the golden vectors' shape (embed 64, depth 2, heads 2, window 14, global [1]). */
-export const SAM_TINY: SamEncoderSpec = { embed: 64, depth: 2, heads: 2, window: 14, global: [1] };
+export const SAM_TINY: SamEncoderSpec = {
+  embed: 64,
+  depth: 2,
+  heads: 2,
+  window: 14,
+  global: [1],
+  globalChunkRows: GLOBAL_CHUNK_ROWS,
+};
 
 const IMG = 1024, GRID = 64, OUT = 256, PATCH = 16;
 
@@ -114,29 +141,53 @@ function relIndex(n: number): number[] {
   return out;
 }
 
-/** Attention with decomposed relative positions over `b` windows of `h x w` tokens (x: [b, h, w, E]). */
-function vitAttention(s: Sam, x: string, b: number, h: number, w: number, e: number, heads: number): string {
+/**
+ * Attention with decomposed relative positions over `b` windows of `h x w`
+ * tokens (x: [b, h, w, E]). With `chunkRows` (the global blocks), the
+ * queries go `chunkRows` token rows at a time, as `scripts/export/export_samri.py`
+ * exports them: each chunk's scores, relative positions, softmax and product
+ * with V, then the chunks concatenated. Every output value is computed as
+ * in one piece (a softmax is over one query's keys); the score tensors live
+ * a chunk at a time (12 x 512 x 4096 instead of 12 x 4096 x 4096 floats).
+ */
+function vitAttention(
+  s: Sam,
+  x: string,
+  b: number,
+  h: number,
+  w: number,
+  e: number,
+  heads: number,
+  chunkRows = h,
+): string {
   const hd = e / heads, n = h * w;
   const qkv = s.transpose(s.reshape(s.linear(x, e, 3 * e), [b, n, 3, heads, hd]), [2, 0, 3, 1, 4]);
   const part = (i: number) => s.op("Gather", [qkv, s.i64([i], [])], [int("axis", 0)]);
   const q = part(0), k = part(1), v = part(2);
-  let attn = s.op("MatMul", [s.op("Mul", [q, s.f(1 / Math.sqrt(hd))]), s.transpose(k, [0, 1, 3, 2])]);
-  const rq = s.reshape(q, [b * heads, h, w, hd]);
-  const rh = s.op("Gather", [s.normal("rel_pos_h", [2 * h - 1, hd], 0.02), s.i64(relIndex(h), [h, h])], [
-    int("axis", 0),
-  ]);
-  const rw = s.op("Gather", [s.normal("rel_pos_w", [2 * w - 1, hd], 0.02), s.i64(relIndex(w), [w, w])], [
-    int("axis", 0),
-  ]);
-  const relH = s.reshape(s.op("Einsum", [rq, rh], [str("equation", "bhwc,hkc->bhwk")]), [b * heads, h, w, h, 1]);
-  const relW = s.reshape(s.op("Einsum", [rq, rw], [str("equation", "bhwc,wkc->bhwk")]), [b * heads, h, w, 1, w]);
-  attn = s.reshape(s.op("Add", [s.op("Add", [s.reshape(attn, [b * heads, h, w, h, w]), relH]), relW]), [
-    b,
-    heads,
-    n,
-    n,
-  ]);
-  const out = s.op("MatMul", [s.op("Softmax", [attn], [int("axis", -1)]), v]);
+  const kT = s.transpose(k, [0, 1, 3, 2]);
+  const posH = s.normal("rel_pos_h", [2 * h - 1, hd], 0.02);
+  const posW = s.normal("rel_pos_w", [2 * w - 1, hd], 0.02);
+  const table = relIndex(h);
+  const rw = s.op("Gather", [posW, s.i64(relIndex(w), [w, w])], [int("axis", 0)]);
+  const chunk = (r0: number, rows: number): string => {
+    const qc = rows === h ? q : s.reshape(
+      s.op("Slice", [s.reshape(q, [b, heads, h, w, hd]), s.i64([r0]), s.i64([r0 + rows]), s.i64([2])]),
+      [b, heads, rows * w, hd],
+    );
+    const scores = s.op("MatMul", [s.op("Mul", [qc, s.f(1 / Math.sqrt(hd))]), kT]);
+    const rq = s.reshape(qc, [b * heads, rows, w, hd]);
+    const rh = s.op("Gather", [posH, s.i64(table.slice(r0 * h, (r0 + rows) * h), [rows, h])], [int("axis", 0)]);
+    const relH = s.reshape(s.op("Einsum", [rq, rh], [str("equation", "bhwc,hkc->bhwk")]), [b * heads, rows, w, h, 1]);
+    const relW = s.reshape(s.op("Einsum", [rq, rw], [str("equation", "bhwc,wkc->bhwk")]), [b * heads, rows, w, 1, w]);
+    const attn = s.reshape(
+      s.op("Add", [s.op("Add", [s.reshape(scores, [b * heads, rows, w, h, w]), relH]), relW]),
+      [b, heads, rows * w, n],
+    );
+    return s.op("MatMul", [s.op("Softmax", [attn], [int("axis", -1)]), v]);
+  };
+  const parts: string[] = [];
+  for (let r0 = 0; r0 < h; r0 += chunkRows) parts.push(chunk(r0, Math.min(chunkRows, h - r0)));
+  const out = parts.length === 1 ? parts[0] : s.op("Concat", parts, [int("axis", 2)]);
   return s.linear(s.reshape(s.transpose(out, [0, 2, 1, 3]), [b, h, w, e]), e, e);
 }
 
@@ -150,7 +201,7 @@ export function buildSamEncoder(spec: SamEncoderSpec, seed = 1): BuiltModel {
   for (let i = 0; i < spec.depth; i++) {
     const shortcut = x;
     let y = s.layerNorm(x, e, 1e-6);
-    if (spec.global.includes(i)) y = vitAttention(s, y, 1, GRID, GRID, e, spec.heads);
+    if (spec.global.includes(i)) y = vitAttention(s, y, 1, GRID, GRID, e, spec.heads, spec.globalChunkRows);
     else {
       const p = GRID - padded;
       y = s.op("Pad", [y, s.i64([0, 0, 0, 0, 0, -p, -p, 0])], [str("mode", "constant")]);

@@ -99,7 +99,6 @@ import { SIAM_V03 } from "../../lib/cards/shipped.ts";
 import { readNifti, writeNifti } from "../../lib/io/nifti.ts";
 import { resize } from "../../lib/geometry/resample.ts";
 import type { RunReport } from "../../lib/run/report.ts";
-import { makeModel } from "../builders/make_model.ts";
 import { benchNetworks } from "./bench_networks.ts";
 import { benchGpu } from "./bench_gpu.ts";
 import { cardCases } from "./bench_cards.ts";
@@ -112,13 +111,24 @@ import { benchTab } from "./bench_tab.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
 
+/**
+ * Generates a model in a process of its own (seed 1): building a full-size
+ * network takes gigabytes that this process would keep, and the CLI runs it
+ * starts next choose their patch from the memory left.
+ */
+async function makeModelApart(preset: string, out: string, fp16: boolean): Promise<void> {
+  const args = ["run", "-A", join(ROOT, "scripts", "builders", "make_model.ts"), "--preset", preset, "-o", out];
+  const r = await new Deno.Command(Deno.execPath(), { args: fp16 ? [...args, "--fp16"] : args, stdout: "null" }).output();
+  if (!r.success) throw new Error(`make-model --preset ${preset} failed (exit code ${r.code})`);
+}
+
 async function ensureModel(name: string, preset: string, fp16: boolean): Promise<string> {
   const p = join(await generatedModels(CACHE), name);
   try {
     await Deno.stat(p);
   } catch {
     console.error(`generating ${p} …`);
-    await makeModel(preset, p, fp16, 1);
+    await makeModelApart(preset, p, fp16);
   }
   return p;
 }
@@ -346,7 +356,7 @@ if (import.meta.main) {
       const models = join(await generatedModels(CACHE), `${preset}.onnx`);
       const paths = samPaths(models, false);
       if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
-        await makeModel(preset, models);
+        await makeModelApart(preset, models, false);
       }
       return paths;
     }),

@@ -118,7 +118,8 @@ const CACHE = join(ROOT, ".cache", "bench");
  */
 async function makeModelApart(preset: string, out: string, fp16: boolean): Promise<void> {
   const args = ["run", "-A", join(ROOT, "scripts", "builders", "make_model.ts"), "--preset", preset, "-o", out];
-  const r = await new Deno.Command(Deno.execPath(), { args: fp16 ? [...args, "--fp16"] : args, stdout: "null" }).output();
+  const r = await new Deno.Command(Deno.execPath(), { args: fp16 ? [...args, "--fp16"] : args, stdout: "null" })
+    .output();
   if (!r.success) throw new Error(`make-model --preset ${preset} failed (exit code ${r.code})`);
 }
 

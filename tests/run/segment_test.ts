@@ -231,7 +231,7 @@ Deno.test("a Segmenter keeps its sessions between inputs; keepSessions: false re
   await using dir = await tempDir();
   const copies = await modelCopies(dir.path, 2);
   const input = join(GOLDEN, "phantom.nii.gz");
-  const base = { models: copies, card, patch: [96, 96, 96] as [number, number, number] };
+  const base = { models: copies, card, patch: [160, 128, 128] as [number, number, number] };
   const kept: string[] = [];
   const batch = new Segmenter({ ...base, backend: countingBackend(kept) });
   assertEquals(batch.keepSessions, true);

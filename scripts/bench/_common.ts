@@ -40,10 +40,9 @@ export function gib(bytes: number | null | undefined): string {
  * a builder generates its models afresh instead of timing the old graphs.
  * Folders of other builder versions are removed, and so are models the
  * bench wrote straight into `cache` before it had these folders (all ours).
- * `builders`: the folder whose `.ts` files are hashed (tests).
+ * `dir`: the folder whose `.ts` files are hashed (tests).
  */
-export async function generatedModels(cache: string, builders = join(ROOT, "scripts", "builders")): Promise<string> {
-  const dir = builders;
+export async function generatedModels(cache: string, dir = join(ROOT, "scripts", "builders")): Promise<string> {
   const names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".ts")).map((e) => e.name).sort();
   const hex = await sha256Hex(
     names.flatMap((n) => [new TextEncoder().encode(`${n}\0`), Deno.readFileSync(join(dir, n))]),

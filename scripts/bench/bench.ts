@@ -110,6 +110,9 @@ import { benchCxx } from "./bench_cxx.ts";
 import { benchTab } from "./bench_tab.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
+let models: Promise<string> | undefined;
+/** The generated-models folder of this bench run (hashed and pruned once). */
+const modelsDir = () => models ??= generatedModels(CACHE);
 
 /**
  * Generates a model in a process of its own (seed 1): building a full-size
@@ -124,7 +127,7 @@ async function makeModelApart(preset: string, out: string, fp16: boolean): Promi
 }
 
 async function ensureModel(name: string, preset: string, fp16: boolean): Promise<string> {
-  const p = join(await generatedModels(CACHE), name);
+  const p = join(await modelsDir(), name);
   try {
     await Deno.stat(p);
   } catch {
@@ -354,7 +357,7 @@ if (import.meta.main) {
   lines.push(...await benchGpu(cases, input, runs, threads, ensureModel, runCli));
   lines.push(
     ...await benchSamri(cases, runs, Number(values.threads ?? navigator.hardwareConcurrency), async (preset) => {
-      const models = join(await generatedModels(CACHE), `${preset}.onnx`);
+      const models = join(await modelsDir(), `${preset}.onnx`);
       const paths = samPaths(models, false);
       if (!(await Promise.all(paths.map((p) => Deno.stat(p).then(() => true, () => false)))).every((x) => x)) {
         await makeModelApart(preset, models, false);
@@ -362,7 +365,7 @@ if (import.meta.main) {
       return paths;
     }),
   );
-  const cards = await cardCases(cases, await generatedModels(CACHE));
+  const cards = await cardCases(cases, await modelsDir());
   if (cards.length) {
     // Each card case runs on its own generated input, not on --input.
     lines.push(
@@ -382,7 +385,7 @@ if (import.meta.main) {
       patch: values.patch,
       runCli,
       model: (preset, fp16) => ensureModel(`${preset}${fp16 ? "_fp16" : ""}.onnx`, preset, fp16),
-      cache: await generatedModels(CACHE),
+      cache: await modelsDir(),
     }),
   );
   if (cases.includes("cxx")) {

@@ -169,11 +169,11 @@ function vitAttention(
   const posW = s.normal("rel_pos_w", [2 * w - 1, hd], 0.02);
   const table = relIndex(h);
   const rw = s.op("Gather", [posW, s.i64(relIndex(w), [w, w])], [int("axis", 0)]);
+  const qRows = chunkRows < h ? s.reshape(q, [b, heads, h, w, hd]) : q;
   const chunk = (r0: number, rows: number): string => {
-    const qc = rows === h ? q : s.reshape(
-      s.op("Slice", [s.reshape(q, [b, heads, h, w, hd]), s.i64([r0]), s.i64([r0 + rows]), s.i64([2])]),
-      [b, heads, rows * w, hd],
-    );
+    const qc = rows === h
+      ? q
+      : s.reshape(s.op("Slice", [qRows, s.i64([r0]), s.i64([r0 + rows]), s.i64([2])]), [b, heads, rows * w, hd]);
     const scores = s.op("MatMul", [s.op("Mul", [qc, s.f(1 / Math.sqrt(hd))]), kT]);
     const rq = s.reshape(qc, [b * heads, rows, w, hd]);
     const rh = s.op("Gather", [posH, s.i64(table.slice(r0 * h, (r0 + rows) * h), [rows, h])], [int("axis", 0)]);

@@ -45,7 +45,7 @@ Deno.test("SAM encoder: global attention in chunks of query rows gives the embed
   assertEquals(chunked.parameters, one.parameters);
   const softmaxes = (bytes: Uint8Array) =>
     decodeModel(bytes).graph!.node!.filter((n) => n.op_type === "Softmax").length;
-  // two windowed blocks' worth: 1 softmax in the windowed block, 64 / 8 in the global one
+  // sam-tiny's two blocks: 1 softmax in the windowed one; 64 / 8 in the global one when chunked
   assertEquals([softmaxes(one.bytes), softmaxes(chunked.bytes)], [2, 1 + 64 / GLOBAL_CHUNK_ROWS]);
   const x = Float32Array.from({ length: 3 * 1024 * 1024 }, (_, i) => ((i * 2654435761) % 4093) / 1000 - 2);
   const embed = async (bytes: Uint8Array) => {

@@ -64,7 +64,7 @@ import { enterUserFolder } from "./lib/cli/user_folder.ts";
 import { runPrompt } from "./lib/cli/prompt.ts";
 import { runView } from "./lib/cli/view.ts";
 import { runWeb } from "./lib/cli/web.ts";
-import { mallocTuned, TUNED_PEAK_SCALE } from "./lib/cli/malloc_tuning.ts";
+import { mallocPeakScale } from "./lib/cli/malloc_tuning.ts";
 
 /** Where messages go; tests capture them. */
 export interface Io {
@@ -175,8 +175,8 @@ async function makeSegmenter(
     // A batch keeps every fold's session for the next input; one input releases each after its tiles.
     keepSessions: opts.keepSessions ?? batch,
     noArena: opts.lowmem || opts.noArena ? true : undefined,
-    // A tuned allocator keeps freed blocks: a full-size tile peaks higher than the card's estimate.
-    peakScale: mallocTuned() ? TUNED_PEAK_SCALE : 1,
+    // An allocator tuned to keep every freed block peaks higher on a full-size tile than the card's estimate.
+    peakScale: mallocPeakScale(),
     log: info,
     // `-c auto` falling back to the CPU where no GPU provider is installed is news only to someone asking.
     detail: opts.verbose ? info : () => {},

@@ -2,40 +2,56 @@
  * glibc's allocator tuned for large buffers, for the `siamize` command.
  *
  * The network's intermediate tensors and the tile accumulators are large
- * (a SAM ViT-B global attention map is 805 MB; a MONAI CT tile's
- * probabilities 387 MB), and ONNX Runtime allocates them with `malloc` on
- * every run (its CPU arena is off to bound the peak). glibc serves such
- * sizes with a fresh `mmap` and returns them with `munmap`, so every run
- * pays a page fault per 4 KiB of them again; where faults are dear (virtual
- * machines) that, not arithmetic, takes most of the time (measured:
- * `docs/performance.md#memory-reuse`). Three glibc tunables fix it: large
+ * (a full-size SIAM tile's first-level activations are 1.6 GB each; a MONAI
+ * CT tile's probabilities 387 MB), and ONNX Runtime allocates them with
+ * `malloc` on every run (its CPU arena is off to bound the peak). glibc
+ * serves such sizes with a fresh `mmap` and returns them with `munmap`, so
+ * every run pays a page fault per 4 KiB of them again; where faults are
+ * dear (virtual machines) that, not arithmetic, takes most of the time
+ * (measured: `docs/performance.md#memory-reuse`). Where the kernel gives
+ * transparent huge pages on request (its setting `madvise` or `always`), the
+ * tunables are {@linkcode MALLOC_TUNABLES}: blocks of 32 MiB and more still
+ * come from `mmap` and go back when freed (the peak stays that of an untuned
+ * process), but as 2 MiB pages (`hugetlb=1`: 512 times fewer faults); smaller
  * blocks come from the heap and stay there when freed (`mmap_threshold`,
- * `trim_threshold`), so the next run reuses pages already mapped, and new
- * ones come as transparent huge pages (`hugetlb=1`: 2 MiB pages, 512 times
- * fewer faults). glibc reads tunables only when a process starts, so the
- * command, when it is the main program on Linux with glibc and FFI allowed,
- * re-executes itself once at start-up, before anything is read or written,
- * with them added: the same process (`execve`: same PID, terminal and exit
- * status) and arguments. The cost: memory a run freed stays with the
- * process until it exits, and a full-size tile peaks higher (the freed blocks
- * fragment the heap; see {@linkcode TUNED_PEAK_SCALE}). `SIAMIZE_MALLOC_TUNING=0`
- * turns it off; where it cannot run (another OS or C library, no FFI
- * permission), nothing changes; a program importing `mod.ts` can set
- * `GLIBC_TUNABLES` (see {@linkcode MALLOC_TUNABLES}) itself before it starts.
+ * `trim_threshold`). Where it does not (`never`), huge pages cannot help, and
+ * {@linkcode MALLOC_TUNABLES_NO_THP} keeps every block on the heap instead:
+ * as fast, but freed blocks fragment the heap and a full-size tile peaks
+ * higher (see {@linkcode mallocPeakScale}). glibc reads tunables only when a
+ * process starts, so the command, when it is the main program on Linux with
+ * glibc and FFI allowed, re-executes itself once at start-up, before anything
+ * is read or written, with them added: the same process (`execve`: same PID,
+ * terminal and exit status) and arguments. `SIAMIZE_MALLOC_TUNING=0` turns it
+ * off; where it cannot run (another OS or C library, no FFI permission),
+ * nothing changes; a program importing `mod.ts` can set `GLIBC_TUNABLES` (see
+ * {@linkcode MALLOC_TUNABLES_VALUE}) itself before it starts.
  *
  * @module
  */
 import { concatBytes } from "../core/bytes.ts";
 
-/** The tunables this module adds to `GLIBC_TUNABLES`. */
+/**
+ * The tunables added to `GLIBC_TUNABLES` where the kernel gives transparent
+ * huge pages on request: 2 MiB pages, large blocks mapped afresh, small ones
+ * kept on the heap.
+ */
 export const MALLOC_TUNABLES: readonly string[] = [
   "glibc.malloc.hugetlb=1",
+  "glibc.malloc.mmap_threshold=33554432",
+  "glibc.malloc.trim_threshold=17179869184",
+];
+
+/** The tunables added where transparent huge pages are off: every block kept on the heap. */
+export const MALLOC_TUNABLES_NO_THP: readonly string[] = [
   "glibc.malloc.mmap_threshold=4294967296",
   "glibc.malloc.trim_threshold=17179869184",
 ];
 
 /** `GLIBC_TUNABLES`'s value with {@linkcode MALLOC_TUNABLES} only. */
 export const MALLOC_TUNABLES_VALUE: string = MALLOC_TUNABLES.join(":");
+
+/** `GLIBC_TUNABLES`'s value with {@linkcode MALLOC_TUNABLES_NO_THP} only. */
+export const MALLOC_TUNABLES_NO_THP_VALUE: string = MALLOC_TUNABLES_NO_THP.join(":");
 
 /** What {@linkcode mallocPlan} decided. */
 export type MallocPlan =
@@ -48,10 +64,24 @@ export interface ProcessFacts {
   os: string;
   /** The environment as `KEY=VALUE` entries (`/proc/self/environ`). */
   environ: string[];
-  /** `/sys/kernel/mm/transparent_hugepage/enabled`, or undefined where unreadable (for `doctor`). */
+  /** `/sys/kernel/mm/transparent_hugepage/enabled`, or undefined where unreadable. */
   thp?: string;
   /** Whether the C library is glibc (the tunable's owner). */
   glibc: boolean;
+}
+
+/** The kernel's transparent huge page mode (the bracketed word), or undefined where unknown. */
+export function thpMode(thp: string | undefined): string | undefined {
+  return thp?.match(/\[(\w+)\]/)?.[1];
+}
+
+/**
+ * The tunables for a kernel: {@linkcode MALLOC_TUNABLES_NO_THP} where its
+ * huge pages are off (`never`), else {@linkcode MALLOC_TUNABLES} (also where
+ * the setting is unreadable: `hugetlb=1` is harmless where unsupported).
+ */
+export function tunablesFor(thp: string | undefined): readonly string[] {
+  return thpMode(thp) === "never" ? MALLOC_TUNABLES_NO_THP : MALLOC_TUNABLES;
 }
 
 /**
@@ -68,12 +98,15 @@ export function mallocPlan(f: ProcessFacts): MallocPlan {
   if (get("SIAMIZE_MALLOC_TUNING") === "0") return { exec: false, why: "off (SIAMIZE_MALLOC_TUNING=0)" };
   const tunables = get("GLIBC_TUNABLES");
   const set = tunables?.split(":") ?? [];
-  if (MALLOC_TUNABLES.every((t) => set.includes(t))) return { exec: false, why: "on" };
-  const ours = MALLOC_TUNABLES.map((t) => t.slice(0, t.indexOf("=") + 1));
+  if ([MALLOC_TUNABLES, MALLOC_TUNABLES_NO_THP].some((ts) => ts.every((t) => set.includes(t)))) {
+    return { exec: false, why: "on" };
+  }
+  const ours = [...MALLOC_TUNABLES, ...MALLOC_TUNABLES_NO_THP].map((t) => t.slice(0, t.indexOf("=") + 1));
   if (set.some((t) => ours.some((o) => t.startsWith(o)))) {
     return { exec: false, why: `left as set (GLIBC_TUNABLES=${tunables})` };
   }
-  const value = tunables ? `${tunables}:${MALLOC_TUNABLES_VALUE}` : MALLOC_TUNABLES_VALUE;
+  const add = tunablesFor(f.thp).join(":");
+  const value = tunables ? `${tunables}:${add}` : add;
   return { exec: true, env: [...f.environ.filter((e) => !e.startsWith("GLIBC_TUNABLES=")), `GLIBC_TUNABLES=${value}`] };
 }
 
@@ -153,12 +186,12 @@ function kernelThp(libc: Libc | undefined): string | undefined {
   return bytes ? new TextDecoder().decode(bytes) : undefined;
 }
 
-/** The facts read through `libc` (none without it); the kernel's setting only when asked (`doctor`). */
-function factsOf(libc: Libc | undefined, kernel: boolean): ProcessFacts {
+/** The facts read through `libc` (none without it). */
+function factsOf(libc: Libc | undefined): ProcessFacts {
   return {
     os: Deno.build.os,
     environ: libc ? environOf(libc) : [],
-    thp: kernel ? kernelThp(libc) : undefined,
+    thp: kernelThp(libc),
     glibc: libc !== undefined,
   };
 }
@@ -167,25 +200,40 @@ function factsOf(libc: Libc | undefined, kernel: boolean): ProcessFacts {
 export function processFacts(): ProcessFacts {
   const lib = openLibc();
   try {
-    return factsOf(lib?.symbols, true);
+    return factsOf(lib?.symbols);
   } finally {
     lib?.close();
   }
 }
 
 /**
- * The factor on a card's peak-memory estimate in a tuned process (see
+ * The factor on a card's peak-memory estimate in a tuned process with every
+ * block kept on the heap ({@linkcode MALLOC_TUNABLES_NO_THP}; see
  * `Segmenter`'s `peakScale`): one 256x256x192 tile of the fp16 siam-v0.3
- * preset peaked at 7.59 GiB untuned and at 12.07 to 18.01 GiB tuned (four
- * runs), against the card's estimate of 10.2 GiB
- * (docs/performance.md#memory-reuse).
+ * preset peaked at 7.59 GiB untuned and at 12.07 to 18.01 GiB with that
+ * heap (four runs), against the card's estimate of 10.2 GiB
+ * (docs/performance.md#memory-reuse). With {@linkcode MALLOC_TUNABLES} the
+ * large blocks go back when freed, and the peak is an untuned process's
+ * (7.71 GiB, two runs): no factor.
  */
 export const TUNED_PEAK_SCALE = 1.8;
 
+/** Which tunables the process runs with: `thp`, `heap` (every block kept on the heap), or none. */
+function tunedWith(f: ProcessFacts): "thp" | "heap" | undefined {
+  const plan = mallocPlan(f);
+  if (plan.exec || plan.why !== "on") return undefined;
+  const set = f.environ.find((e) => e.startsWith("GLIBC_TUNABLES="))?.slice(15).split(":") ?? [];
+  return MALLOC_TUNABLES.every((t) => set.includes(t)) ? "thp" : "heap";
+}
+
 /** Whether this process runs with the tunables (the re-exec happened, or the user set exactly them). */
 export function mallocTuned(f: ProcessFacts = processFacts()): boolean {
-  const plan = mallocPlan(f);
-  return !plan.exec && plan.why === "on";
+  return tunedWith(f) !== undefined;
+}
+
+/** The factor on peak-memory estimates for this process: {@linkcode TUNED_PEAK_SCALE} with every block on the heap, else 1. */
+export function mallocPeakScale(f: ProcessFacts = processFacts()): number {
+  return tunedWith(f) === "heap" ? TUNED_PEAK_SCALE : 1;
 }
 
 /** What `siamize doctor` prints about the allocator's tuning. */
@@ -194,8 +242,8 @@ export function mallocStatus(f: ProcessFacts = processFacts()): string {
   if (!f.glibc) return "off (needs glibc on Linux and --allow-ffi)";
   if (plan.exec) return "off (not re-executed: siamize was imported, not run as the command)";
   if (plan.why !== "on") return plan.why;
-  const thp = f.thp?.match(/\[(\w+)\]/)?.[1];
-  return `on (GLIBC_TUNABLES has ${MALLOC_TUNABLES_VALUE}; transparent huge pages: ${thp ?? "unknown"})`;
+  const value = tunedWith(f) === "thp" ? MALLOC_TUNABLES_VALUE : MALLOC_TUNABLES_NO_THP_VALUE;
+  return `on (GLIBC_TUNABLES has ${value}; transparent huge pages: ${thpMode(f.thp) ?? "unknown"})`;
 }
 
 function cString(s: string): Uint8Array<ArrayBuffer> {
@@ -226,8 +274,8 @@ export function reexecWithMallocTuning(): void {
   if (!lib) return;
   try {
     const libc = lib.symbols;
-    // The plan does not depend on the kernel's huge-page setting: start-up skips reading it.
-    const plan = mallocPlan(factsOf(libc, false));
+    // The kernel's huge-page setting picks the tunables (one small read).
+    const plan = mallocPlan(factsOf(libc));
     if (!plan.exec) return;
     const cmdline = readWithLibc(libc, "/proc/self/cmdline");
     const exe = Deno.execPath();

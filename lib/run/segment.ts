@@ -77,9 +77,10 @@ export interface SegmentOptions extends PlanOptions {
   availableMemory?: () => number;
   /**
    * Factor on the card's peak-memory estimate in that choice. A process whose
-   * glibc allocator keeps freed blocks (the CLI's malloc tuning) peaks higher
-   * on a full-size tile, as the freed blocks fragment: the CLI passes
-   * `TUNED_PEAK_SCALE` then. @default 1
+   * glibc allocator keeps every freed block on its heap (the CLI's malloc
+   * tuning where the kernel has no transparent huge pages) peaks higher on a
+   * full-size tile, as the freed blocks fragment: the CLI passes
+   * `mallocPeakScale()` (`TUNED_PEAK_SCALE` then, else 1). @default 1
    */
   peakScale?: number;
 }

@@ -15,7 +15,7 @@ import { SAMRI_VIT_B } from "../../lib/prompt/card.ts";
 import { Prompter } from "../../lib/prompt/prompter.ts";
 import { readPromptInput } from "../../lib/prompt/input.ts";
 import { gib, median, peakRss, ROOT } from "./_common.ts";
-import { MALLOC_TUNABLES_VALUE } from "../../lib/cli/malloc_tuning.ts";
+import { processFacts, tunablesFor } from "../../lib/cli/malloc_tuning.ts";
 
 const SLICES = join(ROOT, "tests", "golden", "samri", "slices");
 const SLICE = join(SLICES, "ch2_axial_k080.nii.gz");
@@ -55,10 +55,13 @@ async function child(enc: string, dec: string, threads: number): Promise<ChildRe
 /**
  * The children run as the `siamize` command does: with glibc's allocator
  * tuned for large buffers (`lib/cli/malloc_tuning.ts`), unless the bench itself
- * runs with `SIAMIZE_MALLOC_TUNING=0` (then neither the children nor the CLI use them).
+ * runs with `SIAMIZE_MALLOC_TUNING=0` (then neither the children nor the CLI use them);
+ * a `GLIBC_TUNABLES` the bench runs with is passed on as it is.
  */
 function mallocEnv(): Record<string, string> {
-  return Deno.env.get("SIAMIZE_MALLOC_TUNING") === "0" ? {} : { GLIBC_TUNABLES: MALLOC_TUNABLES_VALUE };
+  if (Deno.env.get("SIAMIZE_MALLOC_TUNING") === "0") return {};
+  // Set by hand (to compare tunables): kept, as the CLI keeps a GLIBC_TUNABLES that names them.
+  return { GLIBC_TUNABLES: Deno.env.get("GLIBC_TUNABLES") ?? tunablesFor(processFacts().thp).join(":") };
 }
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<[number, string]> {

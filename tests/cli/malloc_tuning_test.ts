@@ -1,5 +1,14 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { MALLOC_TUNABLES_VALUE, mallocPlan, mallocTuned, type ProcessFacts } from "../../lib/cli/malloc_tuning.ts";
+import {
+  MALLOC_TUNABLES_NO_THP_VALUE,
+  MALLOC_TUNABLES_VALUE,
+  mallocPeakScale,
+  mallocPlan,
+  mallocStatus,
+  mallocTuned,
+  type ProcessFacts,
+  TUNED_PEAK_SCALE,
+} from "../../lib/cli/malloc_tuning.ts";
 import { taskArgs, userEnv } from "../_tasks.ts";
 import { ROOT } from "../_fixtures.ts";
 
@@ -42,9 +51,38 @@ Deno.test("malloc tuning: nothing changes off Linux, without glibc, when turned 
   // An environment that does not look like one (a misread table) never reaches execve.
   assertEquals(mallocPlan({ ...base, environ: ["garbage"] }).exec, false);
   assertEquals(mallocPlan({ ...base, environ: [] }).exec, false);
-  // Kernel setting unreadable or huge pages off: the heap tunables still pay (madvise is harmless where unsupported).
-  assertEquals(mallocPlan({ ...base, thp: undefined }).exec, true);
-  assertEquals(mallocPlan({ ...base, thp: "always madvise [never]\n" }).exec, true);
+});
+
+Deno.test("malloc tuning: huge pages on request pick the mmap tunables, huge pages off the heap ones", () => {
+  const env = (p: ReturnType<typeof mallocPlan>) => p.exec ? p.env.find((e) => e.startsWith("GLIBC_TUNABLES=")) : "";
+  assertEquals(env(mallocPlan(base)), `GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`);
+  assertEquals(
+    env(mallocPlan({ ...base, thp: "[always] madvise never\n" })),
+    `GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`,
+  );
+  // Kernel setting unreadable: hugetlb=1 is harmless where unsupported.
+  assertEquals(env(mallocPlan({ ...base, thp: undefined })), `GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`);
+  const never = { ...base, thp: "always madvise [never]\n" };
+  assertEquals(env(mallocPlan(never)), `GLIBC_TUNABLES=${MALLOC_TUNABLES_NO_THP_VALUE}`);
+  // Either set counts as on (no second exec), and says which in doctor.
+  for (const value of [MALLOC_TUNABLES_VALUE, MALLOC_TUNABLES_NO_THP_VALUE]) {
+    const tuned = { ...base, environ: [`GLIBC_TUNABLES=${value}`] };
+    assertEquals(mallocPlan(tuned), { exec: false, why: "on" });
+    assert(mallocStatus(tuned).startsWith(`on (GLIBC_TUNABLES has ${value};`), mallocStatus(tuned));
+  }
+});
+
+Deno.test("malloc tuning: only the heap tunables scale the peak estimate (their freed blocks fragment the heap)", () => {
+  assertEquals(mallocPeakScale(base), 1);
+  assertEquals(mallocPeakScale({ ...base, environ: [`GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE}`] }), 1);
+  assertEquals(
+    mallocPeakScale({ ...base, environ: [`GLIBC_TUNABLES=${MALLOC_TUNABLES_NO_THP_VALUE}`] }),
+    TUNED_PEAK_SCALE,
+  );
+  assertEquals(
+    mallocPeakScale({ ...base, environ: [`GLIBC_TUNABLES=${MALLOC_TUNABLES_NO_THP_VALUE}`], glibc: false }),
+    1,
+  );
 });
 
 const linuxGlibc = Deno.build.os === "linux" && (() => {
@@ -77,7 +115,15 @@ Deno.test({
   fn: async () => {
     const on = await siamize(["doctor"]);
     assertEquals(on.code, 0, on.err);
-    assert(on.out.includes(`malloc    on (GLIBC_TUNABLES has ${MALLOC_TUNABLES_VALUE};`), on.out);
+    const thp = (() => {
+      try {
+        return Deno.readTextFileSync("/sys/kernel/mm/transparent_hugepage/enabled");
+      } catch {
+        return undefined;
+      }
+    })();
+    const value = thp?.includes("[never]") ? MALLOC_TUNABLES_NO_THP_VALUE : MALLOC_TUNABLES_VALUE;
+    assert(on.out.includes(`malloc    on (GLIBC_TUNABLES has ${value};`), on.out);
     const off = await siamize(["doctor"], { SIAMIZE_MALLOC_TUNING: "0" });
     assert(off.out.includes("malloc    off (SIAMIZE_MALLOC_TUNING=0)"), off.out);
     // An argument with a space and the exit status come through the exec unchanged.

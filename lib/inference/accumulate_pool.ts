@@ -2,14 +2,19 @@
  * Worker threads that share the weighted adds of each tile with the main
  * thread: the classes are split in ranges, this thread adds the first range
  * straight from the network's output while each worker adds its range from
- * a shared copy of those classes. The sum is the same as on one thread
- * (each voxel of each class gets one add per tile; see
- * `accumulate_kernel.ts`).
+ * a shared copy of those classes. With the accumulator in WebAssembly
+ * memory (`accumulate_wasm.ts`), this thread copies the tile into the
+ * memory's tile region instead, a round of classes at a time, and every
+ * thread adds a range of each round with the SIMD kernels. The sum is the
+ * same as on one thread (each voxel of each class gets one add per tile;
+ * see `accumulate_kernel.ts`). At the first tile the threads touch the
+ * accumulator's fresh pages, each a contiguous range.
  *
  * @module
  */
 import { addRows, addXyzBlocks, type TileGeometry } from "./accumulate_kernel.ts";
 import type { AddJob, PoolInit } from "./accumulate_job.ts";
+import type { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 type Reply = { ok: true } | { error: string };
 
@@ -54,22 +59,55 @@ export class AccumulatorPool {
   readonly #sum: Float32Array;
   readonly #weights: Float32Array;
   readonly #classes: number;
-  #ready: Promise<void>;
+  readonly #wasm?: AccumulatorMemory;
+  #ready?: Promise<void>;
 
-  /** Starts `workers` threads on the shared `sum` ((C, z, y, x), `classes` channels) and tile `weights`. */
-  constructor(sum: Float32Array, weights: Float32Array, classes: number, workers: number) {
+  /**
+   * Starts `workers` threads on the shared `sum` ((C, z, y, x), `classes`
+   * channels) and tile `weights` (or on `wasm`, whose `sum` it is).
+   */
+  constructor(sum: Float32Array, weights: Float32Array, classes: number, workers: number, wasm?: AccumulatorMemory) {
     if (!(sum.buffer instanceof SharedArrayBuffer)) throw new TypeError("the accumulator is not in shared memory");
     this.#sum = sum;
     this.#classes = classes;
-    const w = new Float32Array(new SharedArrayBuffer(weights.byteLength));
-    w.set(weights);
+    this.#wasm = wasm;
+    let w = wasm?.weights;
+    if (!w) {
+      w = new Float32Array(new SharedArrayBuffer(weights.byteLength));
+      w.set(weights);
+    }
     this.#weights = w;
     this.#workers = Array.from({ length: Math.max(0, Math.min(workers, classes - 1)) }, () => new PoolWorker());
-    this.#ready = Promise.all(
-      this.#workers.map((pw) =>
-        pw.send({ kind: "init", sum: sum.buffer as SharedArrayBuffer, weights: w.buffer as SharedArrayBuffer })
+  }
+
+  /**
+   * Starts the workers on the memory and touches the sums' pages, a
+   * contiguous range per thread: at the first tile, after its network call
+   * (a one-tile run's network then peaks without the accumulator resident,
+   * as it would with the pages faulted in by the adds).
+   */
+  #start(): Promise<void> {
+    const sum = this.#sum, wasm = this.#wasm;
+    const k = this.#workers.length + 1;
+    const range = (i: number): [number, number] => [
+      sum.byteOffset / 4 + Math.round((i * sum.length) / k),
+      sum.byteOffset / 4 + Math.round(((i + 1) * sum.length) / k),
+    ];
+    const shared = wasm ? { memory: wasm.memory, module: wasm.module, layout: wasm.layout } : undefined;
+    const ready = Promise.all(
+      this.#workers.map((pw, i) =>
+        pw.send({
+          kind: "init",
+          sum: sum.buffer as SharedArrayBuffer,
+          weights: this.#weights.buffer as SharedArrayBuffer,
+          wasm: shared,
+          prefault: range(i + 1),
+        })
       ),
     ).then(() => {});
+    // This thread's range while the workers touch theirs.
+    sum.subarray(0, range(1)[1] - sum.byteOffset / 4).fill(0);
+    return ready;
   }
 
   /** Threads adding, this one included. */
@@ -77,12 +115,38 @@ export class AccumulatorPool {
     return this.#workers.length + 1;
   }
 
-  /** Adds classes of a (C, …) tile, split over the threads; resolves when every share is in. */
-  async add(logits: Float32Array, geometry: TileGeometry, xyz: boolean): Promise<void> {
-    await this.#ready;
+  /**
+   * Adds classes of a (C, …) tile, split over the threads; resolves when
+   * every share is in. With `weights` and the WebAssembly memory, the last
+   * worker (or this thread) adds the tile weights into the grid's sums of
+   * weights too: resolves to whether that was done.
+   */
+  async add(logits: Float32Array, geometry: TileGeometry, xyz: boolean, weights = false): Promise<boolean> {
+    await (this.#ready ??= this.#start());
     const k = this.#workers.length + 1;
     const pn = geometry.patch[0] * geometry.patch[1] * geometry.patch[2];
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
+    const wasm = this.#wasm;
+    if (wasm) {
+      for (const [r0, r1] of wasm.rounds(this.#classes)) {
+        // Each worker's range of the round into the tile region, then the job, so that it adds while this thread
+        // copies the next range; this thread's range last.
+        const cut = Array.from({ length: k + 1 }, (_, i) => r0 + Math.round((i * (r1 - r0)) / k));
+        const last = r0 === 0 && weights ? this.#workers.length - 1 : -1;
+        const jobs = this.#workers.map((pw, i) => {
+          const c0 = cut[i + 1], c1 = cut[i + 2];
+          if (c0 === c1 && i !== last) return Promise.resolve();
+          wasm.load(logits, c0, c1, r0);
+          return pw.send({ kind: "add", length: 0, c0, c1, first: r0, geometry, xyz, weights: i === last });
+        });
+        if (cut[1] > cut[0]) {
+          wasm.load(logits, cut[0], cut[1], r0);
+          wasm.add(geometry, cut[0], cut[1], r0, xyz);
+        }
+        await Promise.all(jobs);
+      }
+      return weights && this.#workers.length > 0;
+    }
     const jobs = this.#workers.map((pw, i) => {
       const c0 = bounds[i + 1], c1 = bounds[i + 2];
       const length = (c1 - c0) * pn;
@@ -93,6 +157,7 @@ export class AccumulatorPool {
     // This thread's share, while the workers add theirs.
     (xyz ? addXyzBlocks : addRows)(this.#sum, logits, this.#weights, geometry, 0, bounds[1]);
     await Promise.all(jobs);
+    return false;
   }
 
   /** Stops the workers. */

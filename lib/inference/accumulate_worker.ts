@@ -6,6 +6,7 @@
  */
 import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
 import type { AddJob, PoolInit } from "./accumulate_job.ts";
+import { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 /** The worker's global scope, typed without the worker lib (checked with the main program). */
 const scope = globalThis as unknown as {
@@ -15,13 +16,23 @@ const scope = globalThis as unknown as {
 
 let sum: Float32Array | undefined;
 let weights: Float32Array | undefined;
+let wasm: AccumulatorMemory | undefined;
 
 scope.onmessage = (e: MessageEvent<PoolInit | AddJob>) => {
   try {
     const m = e.data;
     if (m.kind === "init") {
-      sum = new Float32Array(m.sum);
-      weights = new Float32Array(m.weights);
+      if (m.wasm) wasm = AccumulatorMemory.attach(m.wasm.memory, m.wasm.module, m.wasm.layout);
+      // In WebAssembly memory, the sums and weights are regions of one buffer.
+      sum = wasm?.sum ?? new Float32Array(m.sum);
+      weights = wasm?.weights ?? new Float32Array(m.weights);
+      sum.fill(0, m.prefault[0], m.prefault[1]);
+      scope.postMessage({ ok: true });
+      return;
+    }
+    if (!m.tile) {
+      if (m.c1 > m.c0) wasm!.add(m.geometry, m.c0, m.c1, m.first ?? m.c0, m.xyz);
+      if (m.weights) wasm!.addWeights(m.geometry);
       scope.postMessage({ ok: true });
       return;
     }

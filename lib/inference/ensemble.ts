@@ -8,11 +8,20 @@
  * `folds * weights`. For one fold this is nnU-Net's arithmetic exactly; for
  * several, the order of float32 additions differs (relative 1e-7).
  *
+ * Where the runtime has WebAssembly SIMD and the whole fits in 4 GiB, the
+ * sums live in a shared `WebAssembly.Memory` and tiles are added by the SIMD
+ * kernels of `accumulate_wasm.ts` (the same sums, bit for bit); elsewhere by
+ * the JavaScript loops of `accumulate_kernel.ts`. The sums' fresh pages are
+ * touched once in order when the first tile is added (by every adding
+ * thread, a range each): a page's fault costs more in a first write from the
+ * scattered rows of a tile (docs/performance.md).
+ *
  * @module
  */
 import type { Shape3 } from "../core/types.ts";
-import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
+import { addRows, addXyzBlocks, type TileGeometry } from "./accumulate_kernel.ts";
 import { AccumulatorPool } from "./accumulate_pool.ts";
+import { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 /** Accumulates weighted tile logits over a padded (C, z, y, x) grid. */
 export class LogitAccumulator {
@@ -28,19 +37,38 @@ export class LogitAccumulator {
   readonly gaussian: Float32Array;
   #folds = 0;
   #finished = false;
+  #touched = false;
   #pool?: AccumulatorPool;
+  readonly #wasm?: AccumulatorMemory;
 
-  /** Allocates the accumulator (C × voxels float32). */
-  constructor(classes: number, shape: Shape3, gaussian: Float32Array) {
+  /**
+   * Allocates the accumulator (C × voxels float32). `options.wasm: false`
+   * keeps the JavaScript kernel (for comparisons).
+   */
+  constructor(classes: number, shape: Shape3, gaussian: Float32Array, options: { wasm?: boolean } = {}) {
     this.classes = classes;
     this.shape = shape;
     const n = shape[0] * shape[1] * shape[2];
+    this.#wasm = options.wasm === false ? undefined : AccumulatorMemory.create(classes, n, gaussian);
     // Shared memory, so postprocessing workers can read it without a copy.
-    this.sum = typeof SharedArrayBuffer === "function"
-      ? new Float32Array(new SharedArrayBuffer(classes * n * 4))
-      : new Float32Array(classes * n);
-    this.weights = new Float32Array(n);
+    this.sum = this.#wasm?.sum ??
+      (typeof SharedArrayBuffer === "function"
+        ? new Float32Array(new SharedArrayBuffer(classes * n * 4))
+        : new Float32Array(classes * n));
+    this.weights = this.#wasm?.grid ?? new Float32Array(n);
     this.gaussian = gaussian;
+  }
+
+  /** Whether tiles are added by the WebAssembly SIMD kernels. */
+  get simd(): boolean {
+    return this.#wasm !== undefined;
+  }
+
+  /** Touches the sums' pages in order once, on this thread (the pool does it on its threads). */
+  #touch(): void {
+    if (this.#touched) return;
+    this.#touched = true;
+    if (!this.#pool) this.sum.fill(0);
   }
 
   /**
@@ -50,8 +78,10 @@ export class LogitAccumulator {
    * when done.
    */
   startThreads(threads: number): void {
-    if (this.#pool || threads < 2 || this.classes < 2 || !(this.sum.buffer instanceof SharedArrayBuffer)) return;
-    this.#pool = new AccumulatorPool(this.sum, this.gaussian, this.classes, threads - 1);
+    if (this.#pool || this.#touched || threads < 2 || this.classes < 2) return;
+    if (!(this.sum.buffer instanceof SharedArrayBuffer)) return;
+    this.#pool = new AccumulatorPool(this.sum, this.gaussian, this.classes, threads - 1, this.#wasm);
+    this.#touched = true;
   }
 
   /** Threads adding tiles (1 without {@linkcode LogitAccumulator.startThreads}). */
@@ -73,8 +103,11 @@ export class LogitAccumulator {
   async addTileThreaded(logits: Float32Array, start: number[], patch: Shape3, xyz = false): Promise<void> {
     if (!this.#pool) return xyz ? this.addTileXyz(logits, start, patch) : this.addTile(logits, start, patch);
     this.#check(logits, patch, xyz);
-    await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz);
-    if (this.#folds === 0) this.#addWeights(start, patch);
+    this.#touched = true;
+    const weights = this.#folds === 0;
+    // With the WebAssembly memory a worker adds the weights too; else this thread does, after the tile.
+    const added = await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz, weights);
+    if (weights && !added) this.#addWeights(start, patch);
   }
 
   #check(logits: Float32Array, patch: Shape3, xyz: boolean): void {
@@ -94,7 +127,10 @@ export class LogitAccumulator {
   /** Adds one tile's logits (C, pz, py, px) at `start`. */
   addTile(logits: Float32Array, start: number[], patch: Shape3): void {
     this.#check(logits, patch, false);
-    addRows(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
+    this.#touch();
+    const geo = { shape: this.shape, start, patch };
+    if (this.#wasm) this.#addWasm(logits, geo, false);
+    else addRows(this.sum, logits, this.gaussian, geo, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 
@@ -106,11 +142,23 @@ export class LogitAccumulator {
    */
   addTileXyz(logits: Float32Array, start: number[], patch: Shape3): void {
     this.#check(logits, patch, true);
-    addXyzBlocks(this.sum, logits, this.gaussian, { shape: this.shape, start, patch }, 0, this.classes);
+    this.#touch();
+    const geo = { shape: this.shape, start, patch };
+    if (this.#wasm) this.#addWasm(logits, geo, true);
+    else addXyzBlocks(this.sum, logits, this.gaussian, geo, 0, this.classes);
     if (this.#folds === 0) this.#addWeights(start, patch);
   }
 
+  #addWasm(logits: Float32Array, geo: TileGeometry, xyz: boolean): void {
+    const wasm = this.#wasm!;
+    for (const [r0, r1] of wasm.rounds(this.classes)) {
+      wasm.load(logits, r0, r1, r0);
+      wasm.add(geo, r0, r1, r0, xyz);
+    }
+  }
+
   #addWeights(start: number[], patch: Shape3): void {
+    if (this.#wasm) return this.#wasm.addWeights({ shape: this.shape, start, patch });
     const [pz, py, px] = patch;
     const [, ny, nx] = this.shape;
     const w = this.weights;
@@ -144,6 +192,10 @@ export class LogitAccumulator {
     const w = this.weights;
     if (this.#folds > 1) { for (let i = 0; i < n; i++) w[i] *= this.#folds; }
     const sum = this.sum;
+    if (this.#wasm) {
+      const floats = this.#wasm.divide(this.classes, this.shape, pad);
+      return { logits: sum.subarray(0, floats), shape: out };
+    }
     // Compaction: destinations never pass their sources, so in place is safe.
     let d = 0;
     for (let c = 0; c < this.classes; c++) {

@@ -118,14 +118,12 @@ export class AccumulatorPool {
   /**
    * Adds classes of a (C, …) tile, split over the threads; resolves when
    * every share is in. With `weights` and the WebAssembly memory, the last
-   * worker (or this thread) adds the tile weights into the grid's sums of
-   * weights too: resolves to whether that was done.
+   * worker adds the tile weights into the grid's sums of weights too:
+   * resolves to whether a worker did.
    */
   async add(logits: Float32Array, geometry: TileGeometry, xyz: boolean, weights = false): Promise<boolean> {
     await (this.#ready ??= this.#start());
     const k = this.#workers.length + 1;
-    const pn = geometry.patch[0] * geometry.patch[1] * geometry.patch[2];
-    const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
     const wasm = this.#wasm;
     if (wasm) {
       for (const [r0, r1] of wasm.rounds(this.#classes)) {
@@ -147,6 +145,8 @@ export class AccumulatorPool {
       }
       return weights && this.#workers.length > 0;
     }
+    const pn = geometry.patch[0] * geometry.patch[1] * geometry.patch[2];
+    const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
     const jobs = this.#workers.map((pw, i) => {
       const c0 = bounds[i + 1], c1 = bounds[i + 2];
       const length = (c1 - c0) * pn;

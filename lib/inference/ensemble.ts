@@ -103,7 +103,6 @@ export class LogitAccumulator {
   async addTileThreaded(logits: Float32Array, start: number[], patch: Shape3, xyz = false): Promise<void> {
     if (!this.#pool) return xyz ? this.addTileXyz(logits, start, patch) : this.addTile(logits, start, patch);
     this.#check(logits, patch, xyz);
-    this.#touched = true;
     const weights = this.#folds === 0;
     // With the WebAssembly memory a worker adds the weights too; else this thread does, after the tile.
     const added = await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz, weights);

@@ -227,6 +227,11 @@ async function segmentOne(
   verbose(
     `provider ${r.provider}${r.adapter ? ` on ${r.adapter}` : ""}, ${r.tiles} tiles x ${r.models.length} fold(s)`,
   );
+  verbose(
+    `tile adds: ${
+      r.adds.kernel === "wasm-simd" ? "WebAssembly SIMD" : "JavaScript"
+    } kernels on ${r.adds.threads} thread(s)`,
+  );
   verbose("writing outputs");
   const tw = performance.now();
   // Every output of the run is staged, then all are renamed into place together (lib/core/staged.ts).

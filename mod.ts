@@ -72,7 +72,7 @@ export type { F32Tensor, GraphConfig, GraphOpener, GraphSession, TensorInfo } fr
 export type { Compute } from "./lib/core/types.ts";
 export type { DownloadOptions, DownloadProgress } from "./lib/cards/download.ts";
 export type { Shape3 } from "./lib/core/types.ts";
-export type { Fold } from "./lib/inference/sliding_window.ts";
+export type { Fold, TileAdds } from "./lib/inference/sliding_window.ts";
 export { makePlan, type Plan, type PlanOptions } from "./lib/run/plan.ts";
 export type { TilePredictor } from "./lib/inference/tiling.ts";
 export type { JniftiWriteOptions, LabelEntry } from "./lib/io/jnifti.ts";

@@ -75,7 +75,8 @@ export interface NetworkSession {
   readonly inputChannels?: number;
   /**
    * Runs one (1, K, z, y, x) tile — K input channels, taken from the tile's
-   * length (1 for SIAM) — and returns (1, C, z, y, x) logits.
+   * length (1 for SIAM) — and returns (1, C, z, y, x) logits in a new array
+   * the caller owns (the tile loop frees it once added, see `Fold.freshOutputs`).
    */
   run(tile: Float32Array, patch: Shape3): Promise<Float32Array>;
   /** Frees the session. */
@@ -98,7 +99,11 @@ export interface ModelSource {
 
 /** Something that creates sessions from ONNX models. */
 export interface Backend {
-  /** Creates a session on the configured provider. */
+  /**
+   * Creates a session on the configured provider. The model's bytes (and
+   * what `forProvider` returned) are the caller's, who may free them once
+   * this settles: a session must not keep them.
+   */
   create(source: ModelSource, config: SessionConfig): Promise<NetworkSession>;
 }
 

@@ -45,3 +45,19 @@ export interface AddJob {
   /** Logits in (x, y, z) tensor order. */
   xyz: boolean;
 }
+
+/**
+ * A worker's share of the final division (WebAssembly memory, a grid
+ * without padding): classes `[c0, c1)` divided in place by the grid's sums
+ * of weights.
+ */
+export interface DivideJob {
+  /** `divide`. */
+  kind: "divide";
+  /** First class. */
+  c0: number;
+  /** End class (exclusive). */
+  c1: number;
+  /** The grid (z, y, x). */
+  shape: readonly [number, number, number];
+}

@@ -13,7 +13,7 @@
  * @module
  */
 import { addRows, addXyzBlocks, type TileGeometry } from "./accumulate_kernel.ts";
-import type { AddJob, PoolInit } from "./accumulate_job.ts";
+import type { AddJob, DivideJob, PoolInit } from "./accumulate_job.ts";
 import type { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 type Reply = { ok: true } | { error: string };
@@ -41,7 +41,7 @@ class PoolWorker {
     };
   }
 
-  send(message: PoolInit | AddJob): Promise<void> {
+  send(message: PoolInit | AddJob | DivideJob): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
@@ -158,6 +158,31 @@ export class AccumulatorPool {
     (xyz ? addXyzBlocks : addRows)(this.#sum, logits, this.#weights, geometry, 0, bounds[1]);
     await Promise.all(jobs);
     return false;
+  }
+
+  /**
+   * The final division on every thread, a range of classes each, where it
+   * can be done so: with the WebAssembly memory, and a grid without padding
+   * (each class divided in place, apart from the others). Resolves to false,
+   * having done nothing, otherwise (the caller then divides on this thread).
+   */
+  async divide(
+    shape: readonly [number, number, number],
+    pad: readonly (readonly [number, number])[],
+  ): Promise<boolean> {
+    const wasm = this.#wasm;
+    if (!wasm || !this.#ready || pad.some(([a, b]) => a !== 0 || b !== 0)) return false;
+    await this.#ready;
+    const k = this.#workers.length + 1;
+    const cut = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
+    const jobs = this.#workers.map((pw, i) =>
+      cut[i + 2] > cut[i + 1]
+        ? pw.send({ kind: "divide", c0: cut[i + 1], c1: cut[i + 2], shape: [...shape] as [number, number, number] })
+        : Promise.resolve()
+    );
+    wasm.divideClasses(cut[0], cut[1], shape);
+    await Promise.all(jobs);
+    return true;
   }
 
   /** Stops the workers. */

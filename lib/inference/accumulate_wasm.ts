@@ -618,6 +618,22 @@ export class AccumulatorMemory {
     return classes * out[0] * out[1] * out[2];
   }
 
+  /**
+   * Divides classes `[c0, c1)` of a grid of `shape` without padding by the
+   * grid's sums of weights, in place (each class apart from the others, so
+   * threads may take ranges of classes at once; the results are those of
+   * {@linkcode AccumulatorMemory.divide} with no padding).
+   */
+  divideClasses(c0: number, c1: number, shape: readonly number[]): void {
+    const [nz, ny, nx] = shape;
+    const n = nz * ny * nx;
+    if (c0 < 0 || c1 < c0 || c1 * n > this.layout.sum || n !== this.layout.voxels) {
+      throw new RangeError(`cannot divide classes ${c0}-${c1} of ${shape.join("x")}`);
+    }
+    if (c1 === c0) return;
+    this.#kernels.divide(c0 * n * 4, this.layout.grid * 4, c1 - c0, n, ny, nx, nz, ny, nx, 0, 0, 0);
+  }
+
   /** Adds the tile weights into the grid's sums of weights at the tile's place (`w += weight`, as one class of ones). */
   addWeights(geo: TileGeometry): void {
     this.#check(geo, 0, 1, 0, this.grid.length);

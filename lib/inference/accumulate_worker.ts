@@ -1,16 +1,16 @@
 /**
  * Worker of the accumulator pool (`accumulate_pool.ts`): adds a range of classes of a tile,
- * read from shared memory, into the shared accumulator.
+ * read from shared memory, into the shared accumulator; divides a range of classes at the end.
  *
  * @module
  */
 import { addRows, addXyzBlocks } from "./accumulate_kernel.ts";
-import type { AddJob, PoolInit } from "./accumulate_job.ts";
+import type { AddJob, DivideJob, PoolInit } from "./accumulate_job.ts";
 import { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 /** The worker's global scope, typed without the worker lib (checked with the main program). */
 const scope = globalThis as unknown as {
-  onmessage: ((e: MessageEvent<PoolInit | AddJob>) => void) | null;
+  onmessage: ((e: MessageEvent<PoolInit | AddJob | DivideJob>) => void) | null;
   postMessage(message: unknown): void;
 };
 
@@ -18,7 +18,7 @@ let sum: Float32Array | undefined;
 let weights: Float32Array | undefined;
 let wasm: AccumulatorMemory | undefined;
 
-scope.onmessage = (e: MessageEvent<PoolInit | AddJob>) => {
+scope.onmessage = (e: MessageEvent<PoolInit | AddJob | DivideJob>) => {
   try {
     const m = e.data;
     if (m.kind === "init") {
@@ -27,6 +27,11 @@ scope.onmessage = (e: MessageEvent<PoolInit | AddJob>) => {
       sum = wasm?.sum ?? new Float32Array(m.sum);
       weights = wasm?.weights ?? new Float32Array(m.weights);
       sum.fill(0, m.prefault[0], m.prefault[1]);
+      scope.postMessage({ ok: true });
+      return;
+    }
+    if (m.kind === "divide") {
+      wasm!.divideClasses(m.c0, m.c1, m.shape);
       scope.postMessage({ ok: true });
       return;
     }

@@ -177,19 +177,44 @@ export class LogitAccumulator {
   }
 
   /**
+   * {@linkcode LogitAccumulator.finish} on the threads of
+   * {@linkcode LogitAccumulator.startThreads}, where the grid has no padding
+   * and the sums are in WebAssembly memory (a range of classes per thread,
+   * the same quotients); on this thread otherwise. Call before
+   * {@linkcode LogitAccumulator.close}.
+   */
+  async finishThreaded(pad: [number, number][]): Promise<{ logits: Float32Array; shape: Shape3 }> {
+    if (!this.#pool) return this.finish(pad);
+    this.#startFinish();
+    if (!(await this.#pool.divide(this.shape, pad))) return this.#divide(pad);
+    return { logits: this.sum, shape: this.shape };
+  }
+
+  /** Marks the accumulator finished and scales the sums of weights by the fold count. */
+  #startFinish(): void {
+    if (this.#folds === 0) throw new Error("no fold was accumulated");
+    if (this.#finished) throw new Error("accumulator already finished");
+    this.#finished = true;
+    const w = this.weights;
+    if (this.#folds > 1) { for (let i = 0; i < w.length; i++) w[i] *= this.#folds; }
+  }
+
+  /**
    * Divides by the weights (times the fold count) and drops the padding, in
    * place: returns a view of (C, z, y, x) over the unpadded shape. The
    * accumulator cannot be used afterwards.
    */
   finish(pad: [number, number][]): { logits: Float32Array; shape: Shape3 } {
-    if (this.#folds === 0) throw new Error("no fold was accumulated");
-    this.#finished = true;
+    this.#startFinish();
+    return this.#divide(pad);
+  }
+
+  #divide(pad: [number, number][]): { logits: Float32Array; shape: Shape3 } {
     const [nz, ny, nx] = this.shape;
     const n = nz * ny * nx;
     const out = this.shape.map((s, k) => s - pad[k][0] - pad[k][1]) as Shape3;
     const on = out[0] * out[1] * out[2];
     const w = this.weights;
-    if (this.#folds > 1) { for (let i = 0; i < n; i++) w[i] *= this.#folds; }
     const sum = this.sum;
     if (this.#wasm) {
       const floats = this.#wasm.divide(this.classes, this.shape, pad);

@@ -10,6 +10,7 @@
  */
 import type { Shape3 } from "../core/types.ts";
 import type { TilePredictor } from "./tiling.ts";
+import { releaseBuffer } from "../core/bytes.ts";
 
 /**
  * The axis subsets of nnU-Net's mirroring, in its order
@@ -58,9 +59,11 @@ export function flipAxes(
 
 /**
  * Wraps a tile predictor into nnU-Net's mirrored average: 8 calls of
- * `predict` per tile. `channels` is the tile's input channel count.
+ * `predict` per tile. `channels` is the tile's input channel count. With
+ * `fresh` (each call returns a new array nothing else holds), the mirrored
+ * passes' outputs are freed once added rather than at V8's next collection.
  */
-export function mirrored(predict: TilePredictor, channels: number): TilePredictor {
+export function mirrored(predict: TilePredictor, channels: number, fresh = false): TilePredictor {
   return async (tile, patch) => {
     const sum = await predict(tile, patch);
     // The predictor's own output is the accumulator (nnU-Net's `prediction +=`).
@@ -72,6 +75,7 @@ export function mirrored(predict: TilePredictor, channels: number): TilePredicto
         throw new RangeError(`network returned ${out.length} values for a mirrored tile, ${sum.length} for the tile`);
       }
       back = flipAxes(out, out.length / (tile.length / channels), patch, axes, back);
+      if (fresh) releaseBuffer(out);
       for (let i = 0; i < sum.length; i++) sum[i] += back[i];
     }
     const k = MIRROR_AXES.length + 1;

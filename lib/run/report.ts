@@ -74,6 +74,8 @@ export interface RunReport {
   step: number | null;
   /** Test-time mirroring (`--tta`: 8 network passes per tile). */
   tta: boolean;
+  /** How the weighted tiles were added: `kernel` (`wasm-simd` or `javascript`) and `threads`. */
+  adds: SegmentResult["adds"];
   geometry: SegmentResult["geometry"];
   /** Seconds per stage: read, load, preprocess, inference (sum of ORT runs), accumulate, postprocess, write, total. */
   seconds: Record<string, number>;
@@ -119,6 +121,7 @@ export function buildReport(
     tiles: r.tiles,
     step: r.step ?? null,
     tta: r.tta,
+    adds: r.adds,
     geometry: r.geometry,
     seconds: {
       read: round(r.timings.read),

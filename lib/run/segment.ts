@@ -14,7 +14,7 @@ import { readChannels, splitChannels } from "./channels.ts";
 import { readVolume } from "../io/read.ts";
 import { rewriteForProvider } from "../engine/passes/rewrites.ts";
 import { type Backend, defaultThreads, type NetworkSession, ortBackend } from "../engine/ort.ts";
-import type { Fold } from "../inference/sliding_window.ts";
+import type { Fold, TileAdds } from "../inference/sliding_window.ts";
 import { finish, predict, prepare, type Prepared } from "./pipeline.ts";
 import { makePlan, type Plan, type PlanOptions } from "./plan.ts";
 import { tissueVolumes, type VolumeRow } from "../outputs/volumes.ts";
@@ -22,6 +22,7 @@ import type { DownloadProgress } from "../cards/download.ts";
 import { fetchModel, missingModelError, type ModelFile, type ResolvedModel, resolveModels } from "../cards/weights.ts";
 import { cacheDir } from "../core/cache_dir.ts";
 import { sha256Hex } from "../core/_std.ts";
+import { releaseBuffer } from "../core/bytes.ts";
 
 /** Options of a segmentation, named like siamize's long flags. */
 export interface SegmentOptions extends PlanOptions {
@@ -153,6 +154,8 @@ export interface SegmentResult {
   step?: number;
   /** Whether each tile ran mirrored (8 network passes, `tta`). */
   tta: boolean;
+  /** How the weighted tiles were added (kernel and threads). */
+  adds: TileAdds;
   /** Paths of the models run. */
   models: string[];
   /** The model files run, in order, with their SHA-256 (hashed once per file, when its session is made). */
@@ -278,7 +281,13 @@ export class Segmenter {
       run.load += now() - t;
       run.provider = s.provider;
       run.adapter = s.adapter;
-      yield { classes: s.classes, name: this.models[k].name, predict: (tile, patch) => s.run(tile, patch) };
+      yield {
+        classes: s.classes,
+        name: this.models[k].name,
+        predict: (tile, patch) => s.run(tile, patch),
+        // Both runtimes copy each output into a new array.
+        freshOutputs: true,
+      };
       // The tile loop asks for the next fold only once this one's tiles are done.
       if (!this.keepSessions) {
         delete this.#sessions[k];
@@ -305,6 +314,7 @@ export class Segmenter {
     // The bytes that will run, hashed while they are in memory anyway.
     this.#hashes[k] = await sha256Hex(bytes);
     const log = this.options.log ?? (() => {});
+    const rewritten: Uint8Array[] = [];
     const s = await this.#backend.create({
       model: bytes,
       label: m.path,
@@ -315,6 +325,7 @@ export class Segmenter {
         } catch (e) {
           throw new SiamizeError(`${m.path}: not a valid ONNX model (${(e as Error).message.split("\n")[0]})`, 65);
         }
+        if (r.bytes !== bytes) rewritten.push(r.bytes);
         if (r.steps.length) {
           (this.options.detail ?? log)(
             `${m.name}: graph rewritten for ${provider} (${r.steps.join("; ")}; ${r.seconds.toFixed(1)} s)`,
@@ -332,6 +343,10 @@ export class Segmenter {
       // The smallest tile of at least 16 voxels per axis the network accepts.
       warmup: this.card.patchMultiple.map((m) => Math.ceil(16 / m) * m) as Shape3,
       placement: this.options.checkPlacement,
+    }).finally(() => {
+      // The runtime holds its own copy of the weights now; the file's bytes and
+      // their rewrites would otherwise stay until V8's next collection.
+      for (const b of [bytes, ...rewritten]) releaseBuffer(b);
     });
     const input = this.card.input.name, output = this.card.output.name;
     if (s.inputName !== input || s.outputName !== output) {
@@ -481,6 +496,7 @@ export class Segmenter {
       tiles: out.tiles,
       step: plan.step,
       tta: plan.tta,
+      adds: out.adds,
       models: this.models.map((m) => m.path),
       modelFiles: this.models.map((m, k) => ({ path: m.path, name: m.name, sha256: this.#hashes[k] })),
       geometry: {

@@ -29,6 +29,7 @@
  *
  * - `cxx`: one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++
  *   siamize (`../shared/baselines/siamize-cxx/run` or `--cxx PATH`), alternating pairs (`bench_cxx.ts`)
+ * - `folds5-siam`: five folds of that model and head in one run against one fold: peak RSS (`bench_cxx.ts`)
  * - `dicom`: a generated 180-slice DICOM series read in-process through dcm2niix's WASM (`bench_dicom.ts`)
  * - `tab`: the browser build in headless Chromium on a generated head scan, analytic and tiny models, WASM and
  *   WebGPU where offered: per tile, network, whole run, WASM threads (`bench_tab.ts`)
@@ -76,6 +77,7 @@ export const BENCH_CASES: readonly (readonly [string, string])[] = [
     "one 256x256x192 tile of the fp16 siam-v0.3 preset with and without the InstanceNormalization rewrite",
   ],
   ["cxx", "one fold of the fp16 siam-v0.3 preset on a head cropped to one tile, against the C++ siamize"],
+  ["folds5-siam", "five folds of that model and head in one run against one fold (peak RSS)"],
   ["dicom", "a generated 180-slice DICOM series converted in-process by dcm2niix's WASM, against .nii/.nii.gz"],
   ["tab", "the browser build in headless Chromium: analytic and tiny models, WASM (and WebGPU); per tile, whole run"],
 ];
@@ -106,7 +108,7 @@ import { benchSamri } from "./bench_samri.ts";
 import { benchDicom } from "./bench_dicom.ts";
 import { samPaths } from "../builders/make_model.ts";
 import { benchTiles } from "./bench_tiles.ts";
-import { benchCxx } from "./bench_cxx.ts";
+import { benchCxx, benchFolds5Siam } from "./bench_cxx.ts";
 import { benchTab } from "./bench_tab.ts";
 
 const CACHE = join(ROOT, ".cache", "bench");
@@ -388,18 +390,18 @@ if (import.meta.main) {
       cache: await modelsDir(),
     }),
   );
-  if (cases.includes("cxx")) {
-    lines.push(
-      ...await benchCxx({
-        input,
-        runs,
-        threads: Number(values.threads ?? navigator.hardwareConcurrency),
-        model: await ensureModel("siam-v0.3_fp16.onnx", "siam-v0.3", true),
-        cache: CACHE,
-        runCli,
-        cxx: values.cxx,
-      }),
-    );
+  if (cases.includes("cxx") || cases.includes("folds5-siam")) {
+    // Both take the fp16 siam-v0.3 preset on the cropped head.
+    const siam = {
+      input,
+      runs,
+      threads: Number(values.threads ?? navigator.hardwareConcurrency),
+      model: await ensureModel("siam-v0.3_fp16.onnx", "siam-v0.3", true),
+      cache: CACHE,
+      runCli,
+    };
+    if (cases.includes("cxx")) lines.push(...await benchCxx({ ...siam, cxx: values.cxx }));
+    if (cases.includes("folds5-siam")) lines.push(...await benchFolds5Siam(siam));
   }
   lines.push(...await benchTab(cases, runs, () => ensureModel("tiny.onnx", "tiny", false)));
   console.log(lines.join("\n"));

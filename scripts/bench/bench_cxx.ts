@@ -8,6 +8,10 @@
  * so its `run` script finds onnxruntime-node's `libonnxruntime.so.1` in
  * `node_modules`: both run the same ONNX Runtime.
  *
+ * Bench case `folds5-siam`: the same model and cropped head as five folds in
+ * one run (five links to the file, each fold's session released after its
+ * tile) against one fold, alternating fresh processes: peak RSS and wall.
+ *
  * @module
  */
 import { join } from "../../lib/core/_std.ts";
@@ -81,6 +85,45 @@ async function croppedHead(input: string, cache: string): Promise<string> {
   const affine = v.affine.map((r, a) => a < 3 ? [r[0], r[1], r[2], r[3] + r[0] * x0 + r[1] * y0 + r[2] * z0] : [...r]);
   await writeNifti(out, { ...v, dims: [sx, sy, sz], data, affine });
   return out;
+}
+
+/** What the `folds5-siam` case needs (the `cxx` case's options without the C++ tool). */
+export type Folds5SiamOptions = Omit<CxxBenchOptions, "cxx">;
+
+/** Runs the `folds5-siam` case and returns its table. */
+export async function benchFolds5Siam(o: Folds5SiamOptions): Promise<string[]> {
+  const input = await croppedHead(o.input, o.cache);
+  const dir = join(o.cache, "folds5-siam");
+  await Deno.mkdir(dir, { recursive: true });
+  const links: string[] = [];
+  for (let k = 0; k < 5; k++) {
+    const p = join(dir, `fold${k}.onnx`);
+    await Deno.remove(p).catch(() => {});
+    await Deno.symlink(o.model, p);
+    links.push(p);
+  }
+  const variants: [string, string][] = [["1 fold", links[0]], ["5 folds", links.join(",")]];
+  const out: Record<string, { wall: number; peak: number }[]> = {};
+  for (let i = 0; i < o.runs; i++) {
+    for (const [label, models] of variants) {
+      const r = await o.runCli(input, models, ["-t", String(o.threads)]);
+      const peak = r.report.peakRssBytes ?? NaN;
+      console.error(`folds5-siam ${label} run ${i + 1}/${o.runs}: ${r.wall.toFixed(1)} s, peak ${gib(peak)} GiB`);
+      (out[label] ??= []).push({ wall: r.wall, peak });
+    }
+  }
+  const med = (label: string) => median(out[label].map((r) => r.peak));
+  return [
+    `fp16 siam-v0.3 preset, one 256x256x192 tile per fold (${input}), ${o.threads} threads, ${o.runs} alternating runs`,
+    "| folds | wall s (each run) | peak RSS GiB (each run) | median peak RSS GiB |",
+    "|---|---|---|---|",
+    ...variants.map(([label]) =>
+      `| ${label} | ${out[label].map((r) => r.wall.toFixed(1)).join(", ")} | ${
+        out[label].map((r) => gib(r.peak)).join(", ")
+      } | ${gib(med(label))} |`
+    ),
+    `5 folds over 1: +${((med("5 folds") - med("1 fold")) / 2 ** 30).toFixed(2)} GiB (medians)`,
+  ];
 }
 
 async function cxxRun(cxx: string, input: string, model: string, threads: number) {

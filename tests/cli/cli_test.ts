@@ -133,6 +133,7 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
       "resampled 160x120x128",
       "provider cpu, 60 tiles",
       "threads 2, step 0.5",
+      "tile adds: WebAssembly SIMD kernels on 2 thread(s)",
       "sessions: each fold's released after its tiles (one input)",
       "times: read",
     ]
@@ -152,6 +153,7 @@ Deno.test("end to end through the CLI: labels on the input grid, report, and exi
   assertEquals(rep.provider, "cpu");
   assertEquals(rep.tiles, 60);
   assertEquals([rep.step, rep.tta], [0.5, false]);
+  assertEquals(rep.adds, { kernel: "wasm-simd", threads: 2 });
   assertEquals(rep.patch, [64, 64, 48]);
   const stages = ["read", "load", "preprocess", "inference", "accumulate", "postprocess", "write"];
   for (const k of [...stages, "total"]) assert(rep.seconds[k] >= 0, k);

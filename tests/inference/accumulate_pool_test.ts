@@ -61,4 +61,6 @@ Deno.test("runWindows: accumulateThreads changes nothing in the result", async (
   const a = await runWindows(img, 1, shape, plan, folds());
   const b = await runWindows(img, 1, shape, plan, folds(), { accumulateThreads: 2 });
   assertEquals(b.logits, a.logits);
+  // The result says how the tiles were added.
+  assertEquals([a.adds, b.adds], [{ kernel: "wasm-simd", threads: 1 }, { kernel: "wasm-simd", threads: 2 }]);
 });

@@ -10,7 +10,7 @@ import {
 } from "../../lib/inference/accumulate_wasm.ts";
 import { LogitAccumulator } from "../../lib/inference/ensemble.ts";
 import { gaussianMap } from "../../lib/inference/tiling.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 
 function values(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 5)) * 1e3);
@@ -94,6 +94,54 @@ for (const [threads, xyz] of [[1, false], [2, false], [3, false], [1, true], [2,
       assertEquals(simd.finish([[1, 1], [0, 2], [3, 0]]), js.finish([[1, 1], [0, 2], [3, 0]]));
     } finally {
       simd.close();
+    }
+  });
+}
+
+for (const threads of [1, 2, 3]) {
+  Deno.test(`accumulator: the division on ${threads} thread(s) gives the one-thread quotients; with padding it stays on one`, async () => {
+    const classes = 7;
+    const shape: Shape3 = [14, 12, 18];
+    const patch: Shape3 = [8, 8, 10];
+    const g = gaussianMap(patch);
+    const starts = [[0, 0, 0], [6, 4, 8], [3, 2, 5]];
+    for (const pad of [[[0, 0], [0, 0], [0, 0]], [[1, 2], [0, 1], [3, 0]]] as [number, number][][]) {
+      const one = new LogitAccumulator(classes, shape, g, { wasm: false });
+      const many = new LogitAccumulator(classes, shape, g);
+      many.startThreads(threads);
+      try {
+        for (let fold = 0; fold < 2; fold++) {
+          for (const [k, start] of starts.entries()) {
+            const logits = values(classes * 8 * 8 * 10, k + 3 * fold);
+            one.addTile(logits, start, patch);
+            await many.addTileThreaded(logits, start, patch);
+          }
+          one.endFold();
+          many.endFold();
+        }
+        const want = one.finish(pad);
+        // This thread's packing division runs only where the threads cannot share it.
+        const packing = AccumulatorMemory.prototype.divide;
+        let packed = 0;
+        AccumulatorMemory.prototype.divide = function (...a) {
+          packed++;
+          return packing.apply(this, a);
+        };
+        let got;
+        try {
+          got = await many.finishThreaded(pad);
+        } finally {
+          AccumulatorMemory.prototype.divide = packing;
+        }
+        const padded = pad.some(([a, b]) => a + b > 0);
+        assertEquals(packed, padded || threads === 1 ? 1 : 0);
+        assertEquals(got.shape, want.shape);
+        assertEquals(got.logits, want.logits);
+        assert(got.logits.buffer === many.sum.buffer, "in place");
+        await assertRejects(() => many.finishThreaded(pad), /already finished/);
+      } finally {
+        many.close();
+      }
     }
   });
 }

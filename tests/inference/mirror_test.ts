@@ -53,6 +53,16 @@ Deno.test("mirrored: 8 network passes per tile, equal to the mirrored average co
   const net = positional(classes, calls);
   const got = await mirrored(net, 1)(tile, shape);
   assertEquals(calls.n, 8);
+  // With fresh outputs the 7 mirrored passes' arrays are freed, and the result is the same.
+  const outs: Float32Array[] = [];
+  const tracked: typeof net = async (t, p) => {
+    const o = await net(t, p);
+    outs.push(o);
+    return o;
+  };
+  const fresh = await mirrored(tracked, 1, true)(tile, shape);
+  assertEquals(fresh, got);
+  assertEquals(outs.map((o) => o.length), [classes * n, 0, 0, 0, 0, 0, 0, 0]);
   // Reference: sum over the 8 subsets (none included) of flip(net(flip(x))), / 8, by explicit indices.
   const want = new Float64Array(classes * n);
   const subsets: boolean[][] = [[false, false, false], ...MIRROR_AXES.map((m) => [...m])];

@@ -114,3 +114,24 @@ Deno.test("an aborted signal stops between tiles", async () => {
   }
   assertEquals(err, "stop");
 });
+
+Deno.test("freshOutputs: each tile's logits are freed once added (same result); without it they are left alone", async () => {
+  const shape: Shape3 = [20, 17, 13];
+  const patch: Shape3 = [8, 8, 8];
+  const img = new Float32Array(20 * 17 * 13).map((_, i) => Math.sin(i * 0.3));
+  for (const tta of [false, true]) {
+    const outs: Float32Array[] = [];
+    const net: TilePredictor = async (tile, p) => {
+      const out = await channelNet(3)(tile, p);
+      outs.push(out);
+      return out;
+    };
+    const kept = await slide(img, shape, patch, [fold(net, 3)], { tta });
+    assert(outs.every((o) => o.length === 3 * 512), "not fresh: every output left as it was");
+    const before = outs.length;
+    const freed = await slide(img, shape, patch, [{ ...fold(net, 3), freshOutputs: true }], { tta });
+    assertEquals(outs.length, 2 * before);
+    assert(outs.slice(before).every((o) => o.length === 0), `tta ${tta}: every fresh output released`);
+    assertEquals(freed.logits, kept.logits);
+  }
+});

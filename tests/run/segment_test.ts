@@ -300,3 +300,33 @@ Deno.test("the card's resampling.image order is honoured: order 1 gives other la
   // Same geometry, only the interpolation changed.
   assertEquals(linear.geometry.resampled, cubic.geometry.resampled);
 });
+
+Deno.test("a loaded fold's model bytes and their CPU rewrite are freed once its session exists", async () => {
+  const { tinyModel } = await import("../_models.ts");
+  const seen: { model: Uint8Array; rewritten: Uint8Array; lengths: number[] }[] = [];
+  const inner = countingBackend([]);
+  const backend = {
+    create: async (
+      source: { model: Uint8Array | string; forProvider?: (p: "cpu") => Uint8Array | Promise<Uint8Array> },
+    ) => {
+      const model = source.model as Uint8Array;
+      const rewritten = await source.forProvider!("cpu");
+      // While the backend loads, both are whole (and a rewrite: the fp16 model upcast).
+      seen.push({ model, rewritten, lengths: [model.length, rewritten.length] });
+      assert(rewritten !== model);
+      return await inner.create();
+    },
+  };
+  const fp16 = await tinyModel(true);
+  await using dir = await tempDir();
+  const copies = [join(dir.path, "a.onnx"), join(dir.path, "b.onnx")];
+  for (const c of copies) await Deno.copyFile(fp16, c);
+  await segment(join(GOLDEN, "phantom.nii.gz"), { models: copies, card, patch: [96, 96, 96], backend });
+  assertEquals(seen.length, 2);
+  const size = (await Deno.stat(fp16)).size;
+  for (const s of seen) {
+    assertEquals(s.lengths[0], size);
+    assert(s.lengths[1] > size, "the upcast model is larger");
+    assertEquals([s.model.length, s.rewritten.length], [0, 0]);
+  }
+});

@@ -13,6 +13,7 @@ import { INSTANCE_NORM } from "./instance_norm.ts";
 import type { GraphPass } from "./graph_pass.ts";
 
 import { decodeModel, encodeModel } from "../onnx_proto.ts";
+import { releaseBuffer } from "../../core/bytes.ts";
 
 /** fp16 weights upcast to a true fp32 graph, for the CPU provider only (see `fp16.ts`). */
 export const FP16_TO_FP32: GraphPass = {
@@ -66,5 +67,9 @@ export function rewriteForProvider(
     steps.map((s) => s.split(":")[0]).join(", ")
   })`.trim();
   const out = encodeModel(model);
+  // The passes' new tensors (fp32 weights: twice the fp16 file) are in `out` now.
+  for (const t of model.graph.initializer ?? []) {
+    if (t.raw_data && t.raw_data.buffer !== bytes.buffer) releaseBuffer(t.raw_data);
+  }
   return { bytes: out, steps, seconds: (performance.now() - t0) / 1000 };
 }

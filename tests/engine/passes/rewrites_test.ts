@@ -41,3 +41,26 @@ Deno.test("rewrites: passes run in order on one decoded graph; a pass that chang
   assert(none.bytes === fp32);
   assertThrows(() => rewriteForProvider(new TextEncoder().encode("<html>"), "cpu", [pass("e", true)]), /./);
 });
+
+Deno.test("rewrites: the passes' new tensors are freed once encoded; the input bytes stay whole for another provider", async () => {
+  const fp16 = await Deno.readFile(await tinyModel(true));
+  const copy = fp16.slice();
+  let made: Uint8Array | undefined;
+  const grow: GraphPass = {
+    name: "grow",
+    wanted: () => true,
+    run(model) {
+      made = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
+      model.graph!.initializer!.push({ name: "extra", dims: [3], data_type: 1, raw_data: made });
+      return "1 tensor";
+    },
+  };
+  const a = rewriteForProvider(fp16, "cpu", [FP16_TO_FP32, grow]);
+  assertEquals(made!.length, 0, "the pass's tensor was released");
+  const extra = decodeModel(a.bytes).graph!.initializer!.find((t) => t.name === "extra")!;
+  assertEquals([...new Float32Array(Uint8Array.from(extra.raw_data!).buffer)], [1, 2, 3]);
+  // The input's own views (decoded tensors still in it) were not detached.
+  assertEquals(fp16, copy);
+  const b = rewriteForProvider(fp16, "cpu", [FP16_TO_FP32, grow]);
+  assertEquals(b.bytes, a.bytes);
+});

@@ -18,6 +18,12 @@ import type { AccumulatorMemory } from "./accumulate_wasm.ts";
 
 type Reply = { ok: true } | { error: string };
 
+/**
+ * Classes of a tile's first round that the workers take over from this
+ * thread while it runs an add's `meanwhile` (the next tile's extraction).
+ */
+export const MEANWHILE_CLASSES = 1;
+
 /** A worker and the promise of its current job. */
 class PoolWorker {
   readonly worker: Worker;
@@ -119,17 +125,36 @@ export class AccumulatorPool {
    * Adds classes of a (C, …) tile, split over the threads; resolves when
    * every share is in. With `weights` and the WebAssembly memory, the last
    * worker adds the tile weights into the grid's sums of weights too:
-   * resolves to whether a worker did.
+   * resolves to whether a worker did. `meanwhile` runs on this thread once
+   * the workers have their first shares (the next tile's extraction), and
+   * this thread then takes {@linkcode MEANWHILE_CLASSES} fewer classes of
+   * that round; what it throws is thrown once every share is in.
    */
-  async add(logits: Float32Array, geometry: TileGeometry, xyz: boolean, weights = false): Promise<boolean> {
+  async add(
+    logits: Float32Array,
+    geometry: TileGeometry,
+    xyz: boolean,
+    weights = false,
+    meanwhile?: () => void,
+  ): Promise<boolean> {
     await (this.#ready ??= this.#start());
     const k = this.#workers.length + 1;
     const wasm = this.#wasm;
+    let failed: { error: unknown } | undefined;
+    const aside = () => {
+      try {
+        meanwhile?.();
+      } catch (error) {
+        failed = { error };
+      }
+      meanwhile = undefined;
+    };
     if (wasm) {
       for (const [r0, r1] of wasm.rounds(this.#classes)) {
         // Each worker's range of the round into the tile region, then the job, so that it adds while this thread
         // copies the next range; this thread's range last.
         const cut = Array.from({ length: k + 1 }, (_, i) => r0 + Math.round((i * (r1 - r0)) / k));
+        if (meanwhile) cut[1] = Math.max(r0, cut[1] - MEANWHILE_CLASSES);
         const last = r0 === 0 && weights ? this.#workers.length - 1 : -1;
         const jobs = this.#workers.map((pw, i) => {
           const c0 = cut[i + 1], c1 = cut[i + 2];
@@ -137,12 +162,14 @@ export class AccumulatorPool {
           wasm.load(logits, c0, c1, r0);
           return pw.send({ kind: "add", length: 0, c0, c1, first: r0, geometry, xyz, weights: i === last });
         });
+        aside();
         if (cut[1] > cut[0]) {
           wasm.load(logits, cut[0], cut[1], r0);
           wasm.add(geometry, cut[0], cut[1], r0, xyz);
         }
         await Promise.all(jobs);
       }
+      if (failed) throw failed.error;
       return weights && this.#workers.length > 0;
     }
     const pn = geometry.patch[0] * geometry.patch[1] * geometry.patch[2];
@@ -155,8 +182,10 @@ export class AccumulatorPool {
       return pw.send({ kind: "add", tile: pw.tile.buffer as SharedArrayBuffer, length, c0, c1, geometry, xyz });
     });
     // This thread's share, while the workers add theirs.
+    aside();
     (xyz ? addXyzBlocks : addRows)(this.#sum, logits, this.#weights, geometry, 0, bounds[1]);
     await Promise.all(jobs);
+    if (failed) throw failed.error;
     return false;
   }
 

@@ -98,14 +98,25 @@ export class LogitAccumulator {
   /**
    * {@linkcode LogitAccumulator.addTile} (or, with `xyz`,
    * {@linkcode LogitAccumulator.addTileXyz}) on the threads of
-   * {@linkcode LogitAccumulator.startThreads}: the same sums.
+   * {@linkcode LogitAccumulator.startThreads}: the same sums. `meanwhile`
+   * runs on this thread while the workers add (after the add without them).
    */
-  async addTileThreaded(logits: Float32Array, start: number[], patch: Shape3, xyz = false): Promise<void> {
-    if (!this.#pool) return xyz ? this.addTileXyz(logits, start, patch) : this.addTile(logits, start, patch);
+  async addTileThreaded(
+    logits: Float32Array,
+    start: number[],
+    patch: Shape3,
+    xyz = false,
+    meanwhile?: () => void,
+  ): Promise<void> {
+    if (!this.#pool) {
+      if (xyz) this.addTileXyz(logits, start, patch);
+      else this.addTile(logits, start, patch);
+      return meanwhile?.();
+    }
     this.#check(logits, patch, xyz);
     const weights = this.#folds === 0;
     // With the WebAssembly memory a worker adds the weights too; else this thread does, after the tile.
-    const added = await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz, weights);
+    const added = await this.#pool.add(logits, { shape: this.shape, start, patch }, xyz, weights, meanwhile);
     if (weights && !added) this.#addWeights(start, patch);
   }
 

@@ -170,13 +170,17 @@ export async function runWindows(
       }
       const fresh = fold.freshOutputs ?? false;
       const predict = options.tta ? mirrored(fold.predict, channels, fresh) : fold.predict;
-      const launch = (t: number) => {
+      // A tile's input is cut out (`prepare`) before its network call starts (`start`); on the CPU, while the
+      // workers add the tile before.
+      const prepare = (t: number) => {
         options.signal?.throwIfAborted();
         const buf = buffers[t % 2];
         for (let c = 0; c < channels; c++) {
           extractTile(padded.subarray(c * pn, (c + 1) * pn), ps, tiles[t], ts, buf.subarray(c * tn, (c + 1) * tn));
         }
         if (xyz) reverseAxes(buf, channels, ts, tensors[t % 2]);
+      };
+      const start = (t: number) => {
         const t0 = performance.now();
         const call = predict(tensors[t % 2], tensorShape).then((out) => ({
           out,
@@ -186,15 +190,20 @@ export async function runWindows(
         call.catch(() => {});
         return call;
       };
+      const launch = (t: number) => {
+        prepare(t);
+        return start(t);
+      };
       let pending = launch(0);
       for (let t = 0; t < tiles.length; t++) {
         const { out, seconds: s } = await pending;
         seconds += s;
         const more = t + 1 < tiles.length;
         if (more && options.overlap) pending = launch(t + 1);
-        await acc.addTileThreaded(out, tiles[t], ts, xyz);
+        const next = more && !options.overlap;
+        await acc.addTileThreaded(out, tiles[t], ts, xyz, next ? () => prepare(t + 1) : undefined);
         if (fresh) releaseBuffer(out);
-        if (more && !options.overlap) pending = launch(t + 1);
+        if (next) pending = start(t + 1);
         options.onTile?.({
           tile: t + 1,
           tiles: tiles.length,

@@ -64,3 +64,40 @@ Deno.test("runWindows: accumulateThreads changes nothing in the result", async (
   // The result says how the tiles were added.
   assertEquals([a.adds, b.adds], [{ kernel: "wasm-simd", threads: 1 }, { kernel: "wasm-simd", threads: 2 }]);
 });
+
+for (const [threads, wasm] of [[1, true], [2, true], [3, true], [2, false]] as const) {
+  Deno.test(`accumulator: an add's meanwhile runs once on this thread (${threads} thread(s), ${wasm ? "SIMD" : "JavaScript"} kernels); same sums; its error after every share`, async () => {
+    const classes = 5;
+    const shape: Shape3 = [16, 14, 18];
+    const patch: Shape3 = [8, 8, 10];
+    const g = gaussianMap(patch);
+    const plain = new LogitAccumulator(classes, shape, g, { wasm });
+    const busy = new LogitAccumulator(classes, shape, g, { wasm });
+    busy.startThreads(threads);
+    try {
+      const starts = [[0, 0, 0], [8, 6, 8], [4, 3, 5]];
+      let ran = 0;
+      for (const [k, start] of starts.entries()) {
+        const logits = values(classes * 8 * 8 * 10, k);
+        plain.addTile(logits, start, patch);
+        await busy.addTileThreaded(logits, start, patch, false, () => void ran++);
+      }
+      assertEquals(ran, starts.length);
+      assertEquals(busy.sum, plain.sum);
+      assertEquals(busy.weights, plain.weights);
+      // A failing meanwhile (an abort while the next tile is cut out) is thrown once the tile is in.
+      const logits = values(classes * 8 * 8 * 10, 9);
+      plain.addTile(logits, [2, 2, 2], patch);
+      await assertRejects(
+        () =>
+          busy.addTileThreaded(logits, [2, 2, 2], patch, false, () => {
+            throw new Error("stopped");
+          }),
+        /stopped/,
+      );
+      assertEquals(busy.sum, plain.sum);
+    } finally {
+      busy.close();
+    }
+  });
+}

@@ -24,6 +24,11 @@ type Reply = { ok: true } | { error: string };
  */
 export const MEANWHILE_CLASSES = 1;
 
+/** `parts + 1` boundaries splitting `[from, to)` into `parts` ranges as even as whole numbers allow. */
+function evenCuts(from: number, to: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, i) => from + Math.round((i * (to - from)) / parts));
+}
+
 /** A worker and the promise of its current job. */
 class PoolWorker {
   readonly worker: Worker;
@@ -94,11 +99,8 @@ export class AccumulatorPool {
    */
   #start(): Promise<void> {
     const sum = this.#sum, wasm = this.#wasm;
-    const k = this.#workers.length + 1;
-    const range = (i: number): [number, number] => [
-      sum.byteOffset / 4 + Math.round((i * sum.length) / k),
-      sum.byteOffset / 4 + Math.round(((i + 1) * sum.length) / k),
-    ];
+    const from = sum.byteOffset / 4;
+    const cut = evenCuts(from, from + sum.length, this.#workers.length + 1);
     const shared = wasm ? { memory: wasm.memory, module: wasm.module, layout: wasm.layout } : undefined;
     const ready = Promise.all(
       this.#workers.map((pw, i) =>
@@ -107,12 +109,12 @@ export class AccumulatorPool {
           sum: sum.buffer as SharedArrayBuffer,
           weights: this.#weights.buffer as SharedArrayBuffer,
           wasm: shared,
-          prefault: range(i + 1),
+          prefault: [cut[i + 1], cut[i + 2]],
         })
       ),
     ).then(() => {});
     // This thread's range while the workers touch theirs.
-    sum.subarray(0, range(1)[1] - sum.byteOffset / 4).fill(0);
+    sum.subarray(0, cut[1] - from).fill(0);
     return ready;
   }
 
@@ -153,7 +155,7 @@ export class AccumulatorPool {
       for (const [r0, r1] of wasm.rounds(this.#classes)) {
         // Each worker's range of the round into the tile region, then the job, so that it adds while this thread
         // copies the next range; this thread's range last.
-        const cut = Array.from({ length: k + 1 }, (_, i) => r0 + Math.round((i * (r1 - r0)) / k));
+        const cut = evenCuts(r0, r1, k);
         if (meanwhile) cut[1] = Math.max(r0, cut[1] - MEANWHILE_CLASSES);
         const last = r0 === 0 && weights ? this.#workers.length - 1 : -1;
         const jobs = this.#workers.map((pw, i) => {
@@ -173,7 +175,7 @@ export class AccumulatorPool {
       return weights && this.#workers.length > 0;
     }
     const pn = geometry.patch[0] * geometry.patch[1] * geometry.patch[2];
-    const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
+    const bounds = evenCuts(0, this.#classes, k);
     const jobs = this.#workers.map((pw, i) => {
       const c0 = bounds[i + 1], c1 = bounds[i + 2];
       const length = (c1 - c0) * pn;
@@ -202,8 +204,7 @@ export class AccumulatorPool {
     const wasm = this.#wasm;
     if (!wasm || !this.#ready || pad.some(([a, b]) => a !== 0 || b !== 0)) return false;
     await this.#ready;
-    const k = this.#workers.length + 1;
-    const cut = Array.from({ length: k + 1 }, (_, i) => Math.round((i * this.#classes) / k));
+    const cut = evenCuts(0, this.#classes, this.#workers.length + 1);
     const jobs = this.#workers.map((pw, i) =>
       cut[i + 2] > cut[i + 1]
         ? pw.send({ kind: "divide", c0: cut[i + 1], c1: cut[i + 2], shape: [...shape] as [number, number, number] })

@@ -152,8 +152,8 @@ export async function runWindows(
   const tn = ts[0] * ts[1] * ts[2];
   const xyz = options.layout === "xyz";
   const tensorShape: Shape3 = xyz ? [ts[2], ts[1], ts[0]] : ts;
-  // Two input buffers: with `overlap`, the next tile's network call runs (on
-  // ONNX Runtime's threads) while this thread adds the previous tile.
+  // Two input buffers: the next tile is cut out while this thread adds the
+  // previous one (with `overlap`, its network call runs meanwhile too).
   const buffers = [0, 1].map(() => new Float32Array(channels * tn));
   const tensors = xyz ? [0, 1].map(() => new Float32Array(channels * tn)) : buffers;
   let acc: LogitAccumulator | undefined;
